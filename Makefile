@@ -1,0 +1,73 @@
+# cocoindex.h -- build, test and benchmark.  `make test` is what CI runs.
+CC      ?= cc
+CXX     ?= c++
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow
+TFLAGS  := -std=c99 -O2 -g $(WARN)
+SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+B       := build
+HDR     := cocoindex.h
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC))
+TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
+PREFIX  ?= /usr/local
+
+.PHONY: all test test-asan test-slow compile-check bench bench-fp bench-store clean
+all: $(TESTS)
+
+$(B)/%: tests/%.c $(HDR) tests/coco_test.h
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) -o $@ $< -lpthread
+
+$(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h
+	@mkdir -p $(B)/asan
+	$(CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread
+
+# Every test binary; the last line printed is "N passed, N failed".
+test: compile-check $(TESTS)
+	@sh tools/run_tests.sh $(TESTS)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: $(TESTS_ASAN)
+	@ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  sh tools/run_tests.sh $(TESTS_ASAN)
+
+# Long forms: 200+ SIGKILLs during commits, every truncation offset.
+test-slow: $(TESTS)
+	@COCO_SLOW=1 sh tools/run_tests.sh $(B)/test_store
+
+# Compile-only checks: C99, C11, C++11, header twice, COCOINDEX_STATIC, no implementation.
+compile-check:
+	@mkdir -p $(B)/compile
+	$(CC)  -std=c99 $(WARN) -pedantic-errors -c tests/compile/c99.c -o $(B)/compile/c99.o
+	$(CC)  -std=c11 $(WARN) -pedantic-errors -c tests/compile/c11.c -o $(B)/compile/c11.o
+	$(CXX) -std=c++11 $(WARN) -fno-exceptions -fno-rtti -c tests/compile/cxx11.cpp -o $(B)/compile/cxx11.o
+	$(CXX) -std=c++11 $(WARN) -x c++ -c tests/compile/c99.c -o $(B)/compile/c99_as_cxx.o
+	$(CC)  -std=c99 $(WARN) -c tests/compile/twice.c -o $(B)/compile/twice.o
+	$(CC)  -std=c99 $(WARN) tests/compile/static_a.c tests/compile/static_b.c -o $(B)/compile/static -lpthread
+	$(CC)  -std=c99 $(WARN) -c tests/compile/header_only.c -o $(B)/compile/header_only.o
+	$(CC)  -std=c99 $(WARN) -DCOCO_NO_THREADS -DCOCO_NO_FILESYSTEM -c tests/compile/c99.c -o $(B)/compile/minimal.o
+	@echo "compile-check: ok"
+
+$(B)/bench_fp: bench/bench_fp.c $(HDR)
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ $< -lpthread
+
+$(B)/bench_store: bench/bench_store.c $(HDR)
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ $< -lpthread
+
+bench: bench-fp bench-store
+bench-fp: $(B)/bench_fp
+	sh bench/bench_fp.sh
+bench-store: $(B)/bench_store
+	sh bench/bench_store.sh
+
+install:
+	install -d $(DESTDIR)$(PREFIX)/include
+	install -m 644 cocoindex.h $(DESTDIR)$(PREFIX)/include/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/cocoindex.h
+
+clean:
+	rm -rf $(B)

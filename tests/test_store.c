@@ -1,0 +1,881 @@
+/* tests/test_store.c -- the embedded state store: commits, recovery, corruption, locking,
+   compaction, faults.  Scenario ids: STORE-01..STORE-06.  Crash tests kill real processes. */
+#define COCOINDEX_IMPLEMENTATION
+#include "../cocoindex.h"
+#include "coco_test.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+static char g_dir[256];
+
+static void path_in(char* out, size_t cap, const char* name) {
+    snprintf(out, cap, "%s/%s", g_dir, name);
+}
+
+static coco_store* open_at(const char* path, int read_only) {
+    coco_store* st = NULL;
+    coco_store_desc d;
+    memset(&d, 0, sizeof d);
+    d.path = path;
+    d.read_only = read_only;
+    if (coco_store_open(&d, &st) != COCO_OK) return NULL;
+    return st;
+}
+
+static coco_result put1(coco_store* st, const char* k, const char* v) {
+    coco_txn* t;
+    coco_result rc = coco_store_txn_begin(st, &t);
+    if (rc) return rc;
+    coco_txn_put(t, k, strlen(k), v, strlen(v));
+    return coco_txn_commit(t);
+}
+
+/* 1 if `k` holds exactly `v` (NULL: absent) */
+static int has(coco_store* st, const char* k, const char* v) {
+    coco_arena* ar;
+    coco_bytes got;
+    int ok;
+    coco_result rc;
+    coco_arena_create(NULL, &ar);
+    rc = coco_store_get(st, k, strlen(k), ar, &got);
+    if (!v) ok = rc == COCO_ERR_NOT_FOUND;
+    else ok = rc == COCO_OK && got.len == strlen(v) && memcmp(got.ptr, v, got.len) == 0;
+    coco_arena_destroy(ar);
+    return ok;
+}
+
+static long file_size(const char* p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static unsigned char* slurp(const char* p, size_t* n) {
+    FILE* f = fopen(p, "rb");
+    unsigned char* b;
+    long sz;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = (unsigned char*)malloc((size_t)sz + 1);
+    *n = fread(b, 1, (size_t)sz, f);
+    fclose(f);
+    return b;
+}
+
+static void spit(const char* p, const unsigned char* b, size_t n) {
+    FILE* f = fopen(p, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+static void store_put_get_del_reopen(void) {
+    char p[300];
+    coco_store* st;
+    coco_txn* t;
+    path_in(p, sizeof p, "basic.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(put1(st, "alpha", "1"), COCO_OK);
+    CHECK_INT_EQ(put1(st, "beta", "2"), COCO_OK);
+    CHECK_INT_EQ(put1(st, "alpha", "one"), COCO_OK);
+    CHECK(has(st, "alpha", "one"));
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    CHECK_INT_EQ(coco_txn_del(t, "beta", 4), COCO_OK);
+    CHECK_INT_EQ(coco_txn_put(t, "", 0, "empty key", 9), COCO_OK);
+    CHECK_INT_EQ(coco_txn_commit(t), COCO_OK);
+    CHECK(has(st, "beta", NULL));
+    CHECK(has(st, "", "empty key"));
+    coco_store_close(st);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK(has(st, "alpha", "one"));
+    CHECK(has(st, "beta", NULL));
+    CHECK(has(st, "", "empty key"));
+    {
+        coco_store_stats s;
+        coco_store_stats_get(st, &s);
+        CHECK_INT_EQ(s.keys, 2);
+    }
+    coco_store_close(st);
+}
+
+static void store_abort_and_empty_commit_write_nothing(void) {
+    char p[300];
+    coco_store* st;
+    coco_txn* t;
+    long before;
+    path_in(p, sizeof p, "abort.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    before = file_size(p);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    coco_txn_put(t, "x", 1, "y", 1);
+    coco_txn_abort(t);
+    CHECK(has(st, "x", NULL));
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    CHECK_INT_EQ(coco_txn_commit(t), COCO_OK);
+    CHECK_INT_EQ(file_size(p), before);
+    coco_store_close(st);
+}
+
+typedef struct scan_acc { char keys[64][16]; int n; } scan_acc;
+static int scan_collect(void* user, coco_bytes k, coco_bytes v) {
+    scan_acc* a = (scan_acc*)user;
+    (void)v;
+    if (a->n < 64) {
+        memcpy(a->keys[a->n], k.ptr, k.len < 15 ? k.len : 15);
+        a->keys[a->n][k.len < 15 ? k.len : 15] = 0;
+        a->n++;
+    }
+    return 0;
+}
+
+static void store_scan_prefix_and_range_in_order(void) {
+    coco_store* st;
+    coco_store_desc d;
+    coco_txn* t;
+    scan_acc acc;
+    coco_scan_desc sd;
+    const char* keys[] = { "b/2", "a/1", "b/10", "c", "b/1", "b", "a/2" };
+    size_t i;
+    memset(&d, 0, sizeof d);
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);   /* in-memory */
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < sizeof keys / sizeof *keys; i++) coco_txn_put(t, keys[i], strlen(keys[i]), "v", 1);
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    memset(&acc, 0, sizeof acc);
+    CHECK_INT_EQ(coco_store_scan(st, NULL, scan_collect, &acc), COCO_OK);
+    CHECK_INT_EQ(acc.n, 7);
+    CHECK_STR_EQ(acc.keys[0], "a/1");
+    CHECK_STR_EQ(acc.keys[2], "b");
+    CHECK_STR_EQ(acc.keys[3], "b/1");
+    CHECK_STR_EQ(acc.keys[4], "b/10");
+    CHECK_STR_EQ(acc.keys[6], "c");
+    memset(&acc, 0, sizeof acc);
+    memset(&sd, 0, sizeof sd);
+    sd.prefix.ptr = "b/"; sd.prefix.len = 2;
+    CHECK_INT_EQ(coco_store_scan(st, &sd, scan_collect, &acc), COCO_OK);
+    CHECK_INT_EQ(acc.n, 3);
+    CHECK_STR_EQ(acc.keys[0], "b/1");
+    CHECK_STR_EQ(acc.keys[2], "b/2");
+    memset(&acc, 0, sizeof acc);
+    memset(&sd, 0, sizeof sd);
+    sd.start.ptr = "a/2"; sd.start.len = 3;
+    sd.end.ptr = "b/10"; sd.end.len = 4;
+    CHECK_INT_EQ(coco_store_scan(st, &sd, scan_collect, &acc), COCO_OK);
+    CHECK_INT_EQ(acc.n, 3);   /* a/2, b, b/1 */
+    CHECK_STR_EQ(acc.keys[0], "a/2");
+    CHECK_STR_EQ(acc.keys[2], "b/1");
+    coco_store_close(st);
+}
+
+static void store_in_memory_mode_commits_and_compacts(void) {
+    coco_store* st;
+    coco_store_desc d;
+    coco_store_stats s;
+    int i;
+    char k[32];
+    memset(&d, 0, sizeof d);
+    d.compact_min = 1;   /* compact as soon as garbage dominates */
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);
+    for (i = 0; i < 200; i++) {
+        snprintf(k, sizeof k, "v%d", i);
+        REQUIRE(put1(st, "same", k) == COCO_OK);
+    }
+    CHECK(has(st, "same", "v199"));
+    coco_store_stats_get(st, &s);
+    CHECK(s.compactions > 0);
+    CHECK_INT_EQ(s.keys, 1);
+    coco_store_close(st);
+}
+
+/* STORE-04 */
+static void store_compaction_keeps_live_set_and_shrinks(void) {
+    char p[300], k[32], v[64];
+    coco_store* st;
+    coco_txn* t;
+    long before, after;
+    int i, round;
+    path_in(p, sizeof p, "compact.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (round = 0; round < 5; round++) {
+        REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+        for (i = 0; i < 1000; i++) {
+            snprintf(k, sizeof k, "key%04d", i);
+            snprintf(v, sizeof v, "value-%d-%d", round, i);
+            coco_txn_put(t, k, strlen(k), v, strlen(v));
+        }
+        REQUIRE(coco_txn_commit(t) == COCO_OK);
+    }
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < 1000; i += 2) {
+        snprintf(k, sizeof k, "key%04d", i);
+        coco_txn_del(t, k, strlen(k));
+    }
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    before = file_size(p);
+    CHECK_INT_EQ(coco_store_compact(st), COCO_OK);
+    after = file_size(p);
+    CHECK(after < before / 5);
+    for (i = 0; i < 1000; i++) {
+        snprintf(k, sizeof k, "key%04d", i);
+        snprintf(v, sizeof v, "value-4-%d", i);
+        if (!has(st, k, i % 2 ? v : NULL)) { CHECK(!"wrong value after compaction"); break; }
+    }
+    CHECK_INT_EQ(put1(st, "after", "compaction"), COCO_OK);
+    coco_store_close(st);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK(has(st, "key0001", "value-4-1"));
+    CHECK(has(st, "key0002", NULL));
+    CHECK(has(st, "after", "compaction"));
+    {
+        coco_store_stats s;
+        coco_store_stats_get(st, &s);
+        CHECK_INT_EQ(s.keys, 501);
+    }
+    coco_store_close(st);
+}
+
+/* STORE-04: a crash during compaction leaves the old file in use (a stale temp is removed) */
+static void store_stale_compaction_temp_is_ignored(void) {
+    char p[300], tmp[320];
+    coco_store* st;
+    path_in(p, sizeof p, "stale.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(put1(st, "k", "v") == COCO_OK);
+    coco_store_close(st);
+    snprintf(tmp, sizeof tmp, "%s.compact", p);
+    spit(tmp, (const unsigned char*)"half-written", 12);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK(has(st, "k", "v"));
+    CHECK_INT_EQ(file_size(tmp), -1);
+    coco_store_close(st);
+}
+
+static void store_read_only_sees_data_and_refuses_writes(void) {
+    char p[300];
+    coco_store *w, *r;
+    coco_txn* t;
+    path_in(p, sizeof p, "ro.db");
+    REQUIRE((w = open_at(p, 0)) != NULL);
+    REQUIRE(put1(w, "k", "v") == COCO_OK);
+    REQUIRE((r = open_at(p, 1)) != NULL);     /* a reader does not need the lock */
+    CHECK(has(r, "k", "v"));
+    CHECK_INT_EQ(coco_store_txn_begin(r, &t), COCO_ERR_READ_ONLY);
+    CHECK_STR_CONTAINS(coco_store_errmsg(r), "read-only");
+    CHECK_INT_EQ(coco_store_compact(r), COCO_ERR_READ_ONLY);
+    coco_store_close(r);
+    coco_store_close(w);
+}
+
+static void store_bad_paths_give_clear_errors(void) {
+    char p[300];
+    coco_store* st = NULL;
+    coco_store_desc d;
+    memset(&d, 0, sizeof d);
+    d.path = g_dir;                                     /* a directory */
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_INVALID_ARG);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), "is a directory");
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), g_dir);
+    CHECK(st == NULL);
+    path_in(p, sizeof p, "no/such/dir/x.db");
+    d.path = p;
+    CHECK(coco_store_open(&d, &st) != COCO_OK);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), p);
+    path_in(p, sizeof p, "missing.db");
+    d.path = p;
+    d.read_only = 1;
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_NOT_FOUND);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), "missing.db");
+    path_in(p, sizeof p, "notastore.db");
+    {
+        unsigned char junk[96];
+        memset(junk, '.', sizeof junk);
+        memcpy(junk, "hello, this is a text file", 26);
+        spit(p, junk, sizeof junk);
+    }
+    d.path = p;
+    d.read_only = 0;
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_CORRUPT);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), "not a cocoindex state store");
+    CHECK_INT_EQ(file_size(p), 96);                     /* untouched */
+}
+
+/* no permission: run as an unprivileged user, since root bypasses permissions */
+static void store_no_permission_is_a_clear_error(void) {
+    char dir[300], p[320];
+    pid_t pid;
+    int status;
+    path_in(dir, sizeof dir, "private");
+    mkdir(dir, 0700);
+    snprintf(p, sizeof p, "%s/x.db", dir);
+    pid = fork();
+    if (pid == 0) {
+        coco_store* st = NULL;
+        coco_store_desc d;
+        if (getuid() == 0 && setuid(65534) != 0) _exit(3);
+        memset(&d, 0, sizeof d);
+        d.path = p;
+        if (coco_store_open(&d, &st) != COCO_ERR_IO) _exit(1);
+        if (!strstr(coco_store_open_errmsg(), "Permission denied")) _exit(2);
+        if (!strstr(coco_store_open_errmsg(), p)) _exit(2);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* STORE-06 */
+static void store_unknown_format_version_is_refused(void) {
+    char p[300];
+    coco_store* st = NULL;
+    coco_store_desc d;
+    unsigned char* b;
+    size_t n;
+    path_in(p, sizeof p, "version.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(put1(st, "k", "v") == COCO_OK);
+    coco_store_close(st);
+    st = NULL;
+    b = slurp(p, &n);
+    REQUIRE(b != NULL);
+    coco__put_u32le(b + 8, 99);
+    coco__put_u32le(b + 60, coco__crc32c(0, b, 60));
+    spit(p, b, n);
+    memset(&d, 0, sizeof d);
+    d.path = p;
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_VERSION);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), "format version 99");
+    CHECK(st == NULL);
+    CHECK_INT_EQ(file_size(p), (long)n);
+    free(b);
+}
+
+/* builds a db of `commits` commits, commit i holding keys c<i>k<j> (j < 3) = "i"; returns the
+   file offsets where each commit ends (ends[0] = end of header) */
+static void build_commits(const char* p, int commits, long* ends) {
+    coco_store* st;
+    int i, j;
+    char k[32], v[32];
+    unlink(p);
+    st = open_at(p, 0);
+    ends[0] = file_size(p);
+    for (i = 1; i <= commits; i++) {
+        coco_txn* t;
+        coco_store_txn_begin(st, &t);
+        for (j = 0; j < 3; j++) {
+            snprintf(k, sizeof k, "c%dk%d", i, j);
+            snprintf(v, sizeof v, "%d", i);
+            coco_txn_put(t, k, strlen(k), v, strlen(v));
+        }
+        coco_txn_commit(t);
+        ends[i] = file_size(p);
+    }
+    coco_store_close(st);
+}
+
+/* number of whole commits visible; -1 if a commit is partially visible */
+static int visible_commits(coco_store* st, int commits) {
+    int i, j, n = 0;
+    char k[32], v[32];
+    for (i = 1; i <= commits; i++) {
+        int seen = 0;
+        for (j = 0; j < 3; j++) {
+            snprintf(k, sizeof k, "c%dk%d", i, j);
+            snprintf(v, sizeof v, "%d", i);
+            seen += has(st, k, v);
+        }
+        if (seen != 0 && seen != 3) return -1;
+        if (seen == 3) {
+            if (n != i - 1) return -1;   /* a hole: commits are a prefix */
+            n = i;
+        }
+    }
+    return n;
+}
+
+/* STORE-02: a cut anywhere reopens at the last whole commit before the cut */
+static void store_torn_tail_reopens_at_last_whole_commit(void) {
+    char p[300];
+    long ends[6];
+    unsigned char* orig;
+    size_t n, cut, step = getenv("COCO_SLOW") ? 1 : 7;
+    int bad = 0;
+    path_in(p, sizeof p, "torn.db");
+    build_commits(p, 5, ends);
+    orig = slurp(p, &n);
+    REQUIRE(orig != NULL);
+    for (cut = (size_t)ends[0]; cut <= n; cut += (cut + step > n && cut != n) ? n - cut : step) {
+        coco_store* st;
+        int want = 0, i, got;
+        spit(p, orig, cut);
+        for (i = 1; i <= 5; i++) if ((long)cut >= ends[i]) want = i;
+        st = open_at(p, 0);
+        if (!st) { bad++; printf("# cut %zu: %s\n", cut, coco_store_open_errmsg()); continue; }
+        got = visible_commits(st, 5);
+        if (got != want) { bad++; printf("# cut %zu: %d commits visible, want %d\n", cut, got, want); }
+        coco_store_close(st);
+        CHECK_INT_EQ(file_size(p), ends[want]);   /* the torn bytes were cut */
+        if (cut == n) break;
+    }
+    CHECK_INT_EQ(bad, 0);
+    free(orig);
+}
+
+/* STORE-02: a flipped bit before the last commit is refused, naming the offset; the file is
+   left exactly as it was.  In the last commit it is a torn tail. */
+static void store_bit_flip_in_middle_is_refused_untouched(void) {
+    char p[300];
+    long ends[6];
+    unsigned char *orig, *after;
+    size_t n, n2, pos;
+    int bit, refused = 0, tails = 0, bad = 0;
+    size_t step = getenv("COCO_SLOW") ? 1 : 3;
+    path_in(p, sizeof p, "flip.db");
+    build_commits(p, 5, ends);
+    orig = slurp(p, &n);
+    REQUIRE(orig != NULL);
+    for (pos = 0; pos < n; pos += step) {
+        for (bit = 0; bit < 8; bit += 3) {
+            coco_store* st = NULL;
+            coco_store_desc d;
+            coco_result rc;
+            orig[pos] ^= (unsigned char)(1u << bit);
+            spit(p, orig, n);
+            orig[pos] ^= (unsigned char)(1u << bit);
+            memset(&d, 0, sizeof d);
+            d.path = p;
+            rc = coco_store_open(&d, &st);
+            if ((long)pos < ends[4]) {
+                /* header or an earlier commit: must be refused, file untouched */
+                if (rc != COCO_ERR_CORRUPT) { bad++; printf("# flip at %zu: rc %d\n", pos, rc); }
+                else if (pos >= 64 && !strstr(coco_store_open_errmsg(), "offset")) bad++;
+                after = slurp(p, &n2);
+                if (n2 != n) bad++;
+                free(after);
+                refused++;
+            } else {
+                /* last commit: cut as a torn tail; the first four commits remain */
+                if (rc != COCO_OK || visible_commits(st, 5) != 4) {
+                    bad++;
+                    printf("# flip at %zu: rc %d (%s)\n", pos, rc, coco_store_open_errmsg());
+                }
+                tails++;
+            }
+            coco_store_close(st);
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+    CHECK(refused > 0);
+    CHECK(tails > 0);
+    free(orig);
+}
+
+/* STORE-03: the second writer is refused with the holder's pid; kill -9 releases the lock */
+static void store_second_writer_refused_until_holder_killed(void) {
+    char p[300], want[64];
+    int fds[2];
+    pid_t pid;
+    char c;
+    coco_store* st = NULL;
+    coco_store_desc d;
+    path_in(p, sizeof p, "lock.db");
+    REQUIRE(pipe(fds) == 0);
+    pid = fork();
+    if (pid == 0) {
+        coco_store* mine = open_at(p, 0);
+        if (write(fds[1], mine ? "y" : "n", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    REQUIRE(pid > 0);
+    REQUIRE(read(fds[0], &c, 1) == 1);
+    CHECK(c == 'y');
+    memset(&d, 0, sizeof d);
+    d.path = p;
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_LOCKED);
+    snprintf(want, sizeof want, "locked by pid %ld", (long)pid);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), want);
+    d.read_only = 1;                              /* inspection still works */
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_OK);
+    coco_store_close(st);
+    st = NULL;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    d.read_only = 0;
+    CHECK_INT_EQ(coco_store_open(&d, &st), COCO_OK);
+    coco_store_close(st);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* STORE-01: SIGKILL of a writer at random instants while committing multi-key groups; every
+   acknowledged commit is present, no partial commit is visible. */
+static void store_kill9_during_commits_loses_no_acked_commit(void) {
+    char p[300];
+    int kills = getenv("COCO_SLOW") ? 200 : 20, k, bad = 0;
+    unsigned seed = 12345;
+    long prev = 0;
+    path_in(p, sizeof p, "kill.db");
+    unlink(p);
+    for (k = 0; k < kills; k++) {
+        int fds[2];
+        pid_t pid;
+        long acked = prev, got;
+        char buf[4096];
+        ssize_t r;
+        coco_store* st;
+        coco_arena* ar;
+        coco_bytes v;
+        REQUIRE(pipe(fds) == 0);
+        pid = fork();
+        if (pid == 0) {
+            /* writer: commit n writes keys n.0 .. n.49 and "last" = n; acks n on the pipe */
+            coco_store* w;
+            long n = 0;
+            close(fds[0]);
+            {
+                coco_store_desc wd;
+                memset(&wd, 0, sizeof wd);
+                wd.path = p;
+                wd.compact_min = 64 * 1024;     /* so some kills land in a compaction */
+                if (coco_store_open(&wd, &w) != COCO_OK) _exit(2);
+            }
+            {
+                coco_arena* a2;
+                coco_bytes lv;
+                coco_arena_create(NULL, &a2);
+                if (coco_store_get(w, "last", 4, a2, &lv) == COCO_OK) {
+                    char tmp[32];
+                    memcpy(tmp, lv.ptr, lv.len < 31 ? lv.len : 31);
+                    tmp[lv.len < 31 ? lv.len : 31] = 0;
+                    n = atol(tmp);
+                }
+                coco_arena_destroy(a2);
+            }
+            for (;;) {
+                coco_txn* t;
+                char key[32], val[32];
+                int j;
+                n++;
+                if (coco_store_txn_begin(w, &t) != COCO_OK) _exit(3);
+                for (j = 0; j < 50; j++) {
+                    snprintf(key, sizeof key, "%ld.%d", n, j);
+                    snprintf(val, sizeof val, "%ld", n);
+                    coco_txn_put(t, key, strlen(key), val, strlen(val));
+                    if (n > 1 && j < 10) {   /* garbage so compaction runs now and then */
+                        snprintf(key, sizeof key, "%ld.%d", n - 1, j);
+                        coco_txn_del(t, key, strlen(key));
+                    }
+                }
+                snprintf(val, sizeof val, "%ld", n);
+                coco_txn_put(t, "last", 4, val, strlen(val));
+                if (coco_txn_commit(t) != COCO_OK) _exit(4);
+                snprintf(val, sizeof val, "%ld\n", n);
+                if (write(fds[1], val, strlen(val)) < 0) _exit(5);
+            }
+        }
+        close(fds[1]);
+        seed = seed * 1103515245u + 12345u;
+        usleep(1000 + (seed >> 8) % 20000);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        while ((r = read(fds[0], buf, sizeof buf - 1)) > 0) {
+            char* s;
+            buf[r] = 0;
+            for (s = buf; *s; ) {
+                long x = strtol(s, &s, 10);
+                if (x > acked) acked = x;
+                while (*s == '\n') s++;
+            }
+        }
+        close(fds[0]);
+        st = open_at(p, 0);
+        if (!st) { bad++; printf("# kill %d: reopen failed: %s\n", k, coco_store_open_errmsg()); break; }
+        coco_arena_create(NULL, &ar);
+        got = 0;
+        if (coco_store_get(st, "last", 4, ar, &v) == COCO_OK) {
+            char tmp[32];
+            memcpy(tmp, v.ptr, v.len < 31 ? v.len : 31);
+            tmp[v.len < 31 ? v.len : 31] = 0;
+            got = atol(tmp);
+        }
+        if (got < acked || got > acked + 1) {
+            bad++;
+            printf("# kill %d: last=%ld but %ld acknowledged\n", k, got, acked);
+        }
+        if (got > 0) {
+            /* the last visible commit is whole: all 50 keys */
+            int j, seen = 0;
+            char key[32];
+            for (j = 0; j < 50; j++) {
+                snprintf(key, sizeof key, "%ld.%d", got, j);
+                seen += coco_store_get(st, key, strlen(key), ar, &v) == COCO_OK;
+            }
+            if (seen != 50) { bad++; printf("# kill %d: commit %ld has %d of 50 keys\n", k, got, seen); }
+            /* nothing of the next commit */
+            snprintf(key, sizeof key, "%ld.%d", got + 1, 0);
+            if (coco_store_get(st, key, strlen(key), ar, &v) == COCO_OK) bad++;
+        }
+        prev = got;
+        coco_arena_destroy(ar);
+        coco_store_close(st);
+    }
+    printf("# %d kills\n", kills);
+    CHECK_INT_EQ(bad, 0);
+}
+
+/* STORE-05: a write error (file size limit) during a commit fails it cleanly: nothing of it
+   is visible, the same handle keeps working for smaller commits, and the db reopens with
+   the previous state. */
+static void store_write_error_fails_commit_cleanly(void) {
+    char p[300];
+    pid_t pid;
+    int status;
+    coco_store* st;
+    path_in(p, sizeof p, "efbig.db");
+    unlink(p);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(put1(st, "before", "ok") == COCO_OK);
+    coco_store_close(st);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit rl;
+        coco_store* w = open_at(p, 0);
+        coco_txn* t;
+        static char big[256 * 1024];
+        if (!w) _exit(2);
+        signal(SIGXFSZ, SIG_IGN);
+        rl.rlim_cur = rl.rlim_max = (rlim_t)(file_size(p) + 64 * 1024);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
+        memset(big, 'x', sizeof big);
+        if (coco_store_txn_begin(w, &t) != COCO_OK) _exit(4);
+        coco_txn_put(t, "big", 3, big, sizeof big);
+        coco_txn_put(t, "big2", 4, "y", 1);
+        if (coco_txn_commit(t) != COCO_ERR_IO) _exit(5);
+        if (!strstr(coco_store_errmsg(w), "efbig.db")) _exit(6);
+        if (!has(w, "big2", NULL) || !has(w, "before", "ok")) _exit(7);
+        if (put1(w, "small", "fits") != COCO_OK) _exit(8);
+        coco_store_close(w);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT_EQ(WEXITSTATUS(status), 0);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK(has(st, "before", "ok"));
+    CHECK(has(st, "big", NULL));
+    CHECK(has(st, "big2", NULL));
+    CHECK(has(st, "small", "fits"));
+    coco_store_close(st);
+}
+
+/* STORE-05 with a real ENOSPC: a 1 MiB tmpfs in a private mount namespace (root only). */
+static void store_enospc_on_tmpfs_fails_commit_cleanly(void) {
+    pid_t pid;
+    int status;
+    if (getuid() != 0) { printf("# skipped: needs root for a tmpfs\n"); return; }
+    pid = fork();
+    if (pid == 0) {
+        char mnt[300], p[700];
+        coco_store* w;
+        coco_txn* t;
+        static char chunk[64 * 1024];
+        int i;
+        coco_result rc = COCO_OK;
+        path_in(mnt, sizeof mnt, "tmpfs");
+        mkdir(mnt, 0700);
+        if (system("true") != 0) _exit(10);
+        if (unshare(0x00020000 /* CLONE_NEWNS */) != 0) _exit(77);
+        snprintf(p, sizeof p, "mount --make-rprivate / 2>/dev/null; mount -t tmpfs -o size=1m "
+                 "tmpfs '%s'", mnt);
+        if (system(p) != 0) _exit(77);
+        snprintf(p, sizeof p, "%s/s.db", mnt);
+        if (!(w = open_at(p, 0))) _exit(2);
+        if (put1(w, "before", "ok") != COCO_OK) _exit(3);
+        memset(chunk, 'z', sizeof chunk);
+        for (i = 0; i < 64 && rc == COCO_OK; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "c%d", i);
+            if (coco_store_txn_begin(w, &t) != COCO_OK) _exit(4);
+            coco_txn_put(t, k, strlen(k), chunk, sizeof chunk);
+            rc = coco_txn_commit(t);
+        }
+        if (rc != COCO_ERR_IO || !strstr(coco_store_errmsg(w), "No space")) _exit(5);
+        coco_store_close(w);
+        if (!(w = open_at(p, 0))) _exit(6);
+        if (i > 1 && has(w, "c0", NULL)) _exit(9);   /* c0 fitted: still there */
+        {
+            char k[16];
+            snprintf(k, sizeof k, "c%d", i - 1);
+            if (!has(w, k, NULL)) _exit(7);          /* the failed commit is not visible */
+        }
+        if (!has(w, "before", "ok")) _exit(8);
+        coco_store_close(w);
+        _exit(0);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) { printf("# skipped: cannot mount a tmpfs here\n"); return; }
+    CHECK_INT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* every allocation goes through the hooks, and every byte comes back */
+typedef struct counting { long live, calls; } counting;
+static void* c_alloc(void* u, size_t n) {
+    counting* c = (counting*)u;
+    c->live += (long)n; c->calls++;
+    return malloc(n);
+}
+static void* c_realloc(void* u, void* p, size_t old, size_t n) {
+    counting* c = (counting*)u;
+    c->live += (long)n - (long)old; c->calls++;
+    return realloc(p, n);
+}
+static void c_free(void* u, void* p, size_t n) {
+    counting* c = (counting*)u;
+    c->live -= (long)n;
+    free(p);
+}
+
+static void store_uses_allocator_hooks_and_frees_everything(void) {
+    char p[300];
+    counting cnt = {0, 0};
+    coco_store* st;
+    coco_store_desc d;
+    coco_arena* ar;
+    coco_bytes v;
+    int i;
+    path_in(p, sizeof p, "alloc.db");
+    memset(&d, 0, sizeof d);
+    d.path = p;
+    d.allocator.alloc = c_alloc;
+    d.allocator.realloc = c_realloc;
+    d.allocator.free = c_free;
+    d.allocator.user = &cnt;
+    d.compact_min = 1;
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);
+    for (i = 0; i < 50; i++) REQUIRE(put1(st, "k", i % 2 ? "odd" : "even") == COCO_OK);
+    REQUIRE(coco_arena_create(&d.allocator, &ar) == COCO_OK);
+    CHECK_INT_EQ(coco_store_get(st, "k", 1, ar, &v), COCO_OK);
+    coco_arena_destroy(ar);
+    coco_store_close(st);
+    CHECK(cnt.calls > 0);
+    CHECK_INT_EQ(cnt.live, 0);
+}
+
+typedef struct logged { int n; coco_log_level lvl; char msg[256]; } logged;
+static void log_fn(void* u, coco_log_level lvl, coco_result rc, const char* msg, const char* f,
+                   int line) {
+    logged* l = (logged*)u;
+    (void)rc; (void)f; (void)line;
+    l->n++;
+    l->lvl = lvl;
+    snprintf(l->msg, sizeof l->msg, "%s", msg);
+}
+
+static void store_logger_hears_recovery_and_errors(void) {
+    char p[300];
+    long ends[3];
+    logged lg;
+    coco_store* st;
+    coco_store_desc d;
+    path_in(p, sizeof p, "log.db");
+    build_commits(p, 2, ends);
+    REQUIRE(truncate(p, ends[2] - 5) == 0);
+    memset(&lg, 0, sizeof lg);
+    memset(&d, 0, sizeof d);
+    d.path = p;
+    d.logger.func = log_fn;
+    d.logger.user = &lg;
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);
+    CHECK_INT_EQ(lg.n, 1);
+    CHECK_STR_CONTAINS(lg.msg, "torn tail");
+    {
+        coco_store_stats s;
+        coco_store_stats_get(st, &s);
+        CHECK_INT_EQ(s.truncated_bytes, ends[2] - 5 - ends[1]);
+    }
+    coco_store_close(st);
+}
+
+static void store_result_strings_come_from_one_list(void) {
+    CHECK_STR_EQ(coco_result_str(COCO_OK), "COCO_OK: success");
+    CHECK_STR_EQ(coco_result_str(COCO_ERR_LOCKED), "COCO_ERR_LOCKED: locked by another process");
+    CHECK_STR_CONTAINS(coco_result_str((coco_result)-999), "unknown");
+    CHECK_STR_EQ(coco_version(), COCO_VERSION_STRING);
+}
+
+static void store_limits_are_enforced(void) {
+    coco_store* st;
+    coco_store_desc d;
+    coco_txn* t;
+    static char bigkey[COCO_STORE_MAX_KEY + 1];
+    memset(&d, 0, sizeof d);
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    CHECK_INT_EQ(coco_txn_put(t, bigkey, sizeof bigkey, "v", 1), COCO_ERR_LIMIT);
+    CHECK_STR_CONTAINS(coco_store_errmsg(st), "too large");
+    CHECK_INT_EQ(coco_txn_put(t, bigkey, COCO_STORE_MAX_KEY, "v", 1), COCO_OK);
+    CHECK_INT_EQ(coco_txn_commit(t), COCO_OK);
+    coco_store_close(st);
+}
+
+static void store_map_survives_many_inserts_and_deletes(void) {
+    /* backward-shift deletion keeps every remaining key findable */
+    coco_store* st;
+    coco_store_desc d;
+    coco_txn* t;
+    char k[32];
+    int i, missing = 0;
+    memset(&d, 0, sizeof d);
+    REQUIRE(coco_store_open(&d, &st) == COCO_OK);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < 20000; i++) { snprintf(k, sizeof k, "%d", i); coco_txn_put(t, k, strlen(k), k, strlen(k)); }
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < 20000; i += 3) { snprintf(k, sizeof k, "%d", i); coco_txn_del(t, k, strlen(k)); }
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    for (i = 0; i < 20000; i++) {
+        snprintf(k, sizeof k, "%d", i);
+        if (!has(st, k, i % 3 ? k : NULL)) missing++;
+    }
+    CHECK_INT_EQ(missing, 0);
+    coco_store_close(st);
+}
+
+int main(int argc, char** argv) {
+    snprintf(g_dir, sizeof g_dir, "/tmp/coco_test_store.%ld", (long)getpid());
+    mkdir(g_dir, 0755);
+    coco_test_begin("store", argc, argv);
+    RUN(store_result_strings_come_from_one_list);
+    RUN(store_put_get_del_reopen);
+    RUN(store_abort_and_empty_commit_write_nothing);
+    RUN(store_scan_prefix_and_range_in_order);
+    RUN(store_in_memory_mode_commits_and_compacts);
+    RUN(store_compaction_keeps_live_set_and_shrinks);
+    RUN(store_stale_compaction_temp_is_ignored);
+    RUN(store_read_only_sees_data_and_refuses_writes);
+    RUN(store_bad_paths_give_clear_errors);
+    RUN(store_no_permission_is_a_clear_error);
+    RUN(store_unknown_format_version_is_refused);
+    RUN(store_torn_tail_reopens_at_last_whole_commit);
+    RUN(store_bit_flip_in_middle_is_refused_untouched);
+    RUN(store_second_writer_refused_until_holder_killed);
+    RUN(store_kill9_during_commits_loses_no_acked_commit);
+    RUN(store_write_error_fails_commit_cleanly);
+    RUN(store_enospc_on_tmpfs_fails_commit_cleanly);
+    RUN(store_uses_allocator_hooks_and_frees_everything);
+    RUN(store_logger_hears_recovery_and_errors);
+    RUN(store_limits_are_enforced);
+    RUN(store_map_survives_many_inserts_and_deletes);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        if (system(cmd) != 0) printf("# could not remove %s\n", g_dir);
+    }
+    return coco_test_end();
+}
