@@ -24,9 +24,9 @@
        coco_store_close(st);
 
    CONTENTS (grep for the >>tag)
-       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store
+       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store  >>api_engine
        >>impl_config >>impl_platform >>impl_util >>impl_log >>impl_fp >>impl_value
-       >>impl_store  >>impl_api
+       >>impl_store  >>impl_engine
 
    COMPILE-TIME OPTIONS (define before including the implementation)
        COCOINDEX_STATIC      all functions static to the translation unit
@@ -170,6 +170,7 @@ typedef struct coco_hasher { uint64_t a, b; } coco_hasher;
 COCO_API void    coco_hasher_init(coco_hasher* h);
 COCO_API void    coco_hasher_update(coco_hasher* h, const void* data, size_t len);
 COCO_API coco_fp coco_hasher_fp(const coco_hasher* h);
+COCO_API void    coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t n);
 COCO_API coco_fp coco_fp_of(const void* data, size_t len);
 COCO_API int     coco_fp_eq(coco_fp a, coco_fp b);
 
@@ -211,6 +212,7 @@ typedef enum coco_kind {
     COCO_LIST,
     COCO_MAP,        /* string keys; encoded sorted by key bytes, duplicates refused   */
     COCO_OBJECT,     /* user object: encoded as [type name, memo key]                  */
+    COCO_UUID,       /* 16 bytes in u.s (len 16)                                       */
     COCO__KIND_FORCE_U32 = 0x7FFFFFFF
 } coco_kind;
 
@@ -259,6 +261,7 @@ COCO_API coco_value coco_vec_f32(const float* v, size_t dim);
 COCO_API coco_value coco_list(const coco_value* items, size_t count);
 COCO_API coco_value coco_map(const coco_map_entry* entries, size_t count);
 COCO_API coco_value coco_object(const coco_object_vtable* vt, const void* obj);
+COCO_API coco_value coco_uuid(const uint8_t bytes[16]);
 
 /* coco_value_copy
    Deep copy of `v` into `arena` (objects are copied by reference).
@@ -268,7 +271,7 @@ COCO_API coco_result coco_value_copy(coco_arena* arena, const coco_value* v, coc
 /* coco_value_encode
    The canonical encoding of `v` (MessagePack: null, bool, smallest int form, float64, str,
    bin, array, map with keys sorted by bytes; ext 1 = symbol, ext 2 = float32 vector
-   little-endian, ext 3 = object [type, memo key]).  Equal values give equal bytes.  The
+   little-endian, ext 3 = object [type, memo key], ext 4 = uuid).  Equal values give equal bytes.  The
    output lives in `arena`.
    Errors: COCO_ERR_INVALID_ARG (duplicate map key, nesting deeper than 128, bad kind),
    COCO_ERR_NOMEM; the detail is in coco_arena_errmsg(arena). */
@@ -426,6 +429,227 @@ COCO_API void        coco_txn_abort(coco_txn* txn);
 /* Keys are at most 64 KiB, values at most 1 GiB. */
 #define COCO_STORE_MAX_KEY   (64u * 1024u)
 #define COCO_STORE_MAX_VALUE (1024u * 1024u * 1024u)
+
+
+/* ==============================================================================================
+   >>api_engine -- environments, apps, components, functions, memo, target states (Public)
+   ============================================================================================== */
+
+typedef struct coco_env    coco_env;
+typedef struct coco_app    coco_app;
+typedef struct coco_ctx    coco_ctx;      /* the running component; belongs to its thread */
+typedef struct coco_target coco_target;
+
+typedef enum coco_logic_tracking {
+    COCO_TRACK_DEFAULT = 0,   /* = COCO_TRACK_FULL                                           */
+    COCO_TRACK_FULL,          /* own logic and that of every registered function it calls    */
+    COCO_TRACK_SELF,          /* own logic only                                              */
+    COCO_TRACK_NONE,          /* logic changes never invalidate (context changes still do)   */
+    COCO__TRACK_FORCE_U32 = 0x7FFFFFFF
+} coco_logic_tracking;
+
+/* A function body.  `args` are the call's arguments; set *ret to the result (it may point
+   into coco_ctx_arena(ctx) or at anything that lives until the component ends).  Return
+   COCO_OK, or an error (coco_ctx_fail sets its message). */
+typedef coco_result (*coco_fn_body)(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                    coco_value* ret);
+
+/* A registered function: usually a `static const coco_fn` next to its body.  Its logic
+   fingerprint = name + version + deps (+ the source text, when given). */
+typedef struct coco_fn {
+    const char*         name;           /* stable identity (persisted); required             */
+    uint32_t            version;        /* bump when the logic changes                       */
+    const coco_value*   deps;           /* optional value that is part of the logic (prompt) */
+    int                 memo;           /* 1 = reuse results for equal (function, arguments) */
+    coco_logic_tracking logic_tracking;
+    const char*         source;         /* optional: see COCO_FN_SOURCE                      */
+    coco_fn_body        body;
+} coco_fn;
+
+/* COCO_FN_SOURCE(name, { ... })  defines `static coco_result name(ctx, args, nargs, ret)`
+   with that body and `name##_source`, the body's text, to put in coco_fn.source: editing
+   the body then changes the logic fingerprint.  Limits: the text is the body's tokens after
+   comment removal (comments and spacing do not count); functions or macros it calls are not
+   included; changes to them need a version bump. */
+#define COCO_FN_SOURCE(name, ...)                                                         \
+    static const char name##_source[] = #__VA_ARGS__;                                     \
+    static coco_result name(coco_ctx* ctx, const coco_value* args, size_t nargs,          \
+                            coco_value* ret) __VA_ARGS__
+
+/* ---- target connectors ---------------------------------------------------------------------- */
+typedef enum coco_action_kind {
+    COCO_ACTION_NONE = 0,     /* the target already holds the desired state                 */
+    COCO_ACTION_UPSERT,       /* create or replace                                          */
+    COCO_ACTION_DELETE,       /* delete if it exists                                        */
+    COCO__ACTION_FORCE_U32 = 0x7FFFFFFF
+} coco_action_kind;
+
+typedef struct coco_action {
+    coco_action_kind  kind;
+    coco_value        key;          /* the target state's key                               */
+    coco_value        value;        /* desired value (COCO_NULL kind for a delete)          */
+    coco_bytes        tracking;     /* new tracking record (reconcile sets it; empty = none)*/
+} coco_action;
+
+/* What a target connector implements.  `reconcile` is pure (no I/O): given the key, the
+   desired value (NULL = no longer declared), every tracking record the target may hold from
+   earlier runs (more than one after a crash between a target write and its commit) and
+   whether the state may be missing altogether, it fills `out` (kind, tracking record in
+   `arena`).  NULL reconcile = the default: tracking = fingerprint of the value; no write when
+   every previous record equals it and nothing may be missing.  `apply` performs a batch;
+   it must be idempotent (upsert, delete-if-exists): after a crash it may see a batch again. */
+typedef struct coco_target_vtable {
+    coco_result (*reconcile)(void* user, const coco_value* key, const coco_value* desired,
+                             const coco_bytes* prev, size_t nprev, int prev_may_be_missing,
+                             coco_arena* arena, coco_action* out);
+    coco_result (*apply)(void* user, const coco_action* actions, size_t n, char* err,
+                         size_t cap);
+} coco_target_vtable;
+
+/* ---- environment ---------------------------------------------------------------------------- */
+typedef struct coco_error_info {
+    const char* app;
+    const char* path;         /* component path, e.g. "/Symbol(process)/\"a.md\""          */
+    const char* fn;           /* function name                                             */
+    coco_result code;
+    const char* msg;
+} coco_error_info;
+typedef void (*coco_error_fn)(void* user, const coco_error_info* err);
+
+typedef struct coco_env_desc {
+    const char*    db_path;          /* NULL = $COCOINDEX_DB; neither = COCO_ERR_INVALID_ARG */
+    int            in_memory;        /* 1 = no file: an in-memory state store (tests)       */
+    coco_sync      sync;             /* 0 = COCO_SYNC_FULL                                  */
+    coco_error_fn  on_error;         /* called for every failed component; NULL = none      */
+    void*          on_error_user;
+    coco_allocator allocator;
+    coco_logger    logger;
+} coco_env_desc;
+
+/* coco_env_open
+   Opens the environment and its state store.  Errors: COCO_ERR_INVALID_ARG (no db path),
+   any coco_store_open error; the detail from coco_store_open_errmsg().
+   Thread-safety: any thread; one environment per state db. */
+COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out);
+COCO_API void        coco_env_close(coco_env* env);
+COCO_API const char* coco_env_errmsg(const coco_env* env);
+COCO_API coco_store* coco_env_store(coco_env* env);
+
+/* coco_env_provide
+   Makes `ptr` available to components as context under `key` (coco_use).  With
+   `detect_change`, `identity` (required then) is fingerprinted and every memo entry whose
+   call read the key is valid only while that fingerprint stays the same.  The key's name is
+   what is persisted: the pointer may change between runs.  Call before coco_app_update. */
+COCO_API coco_result coco_env_provide(coco_env* env, const char* key, void* ptr,
+                                      const coco_value* identity, int detect_change);
+
+/* coco_fn_register
+   Registers a function so memo entries that depend on it can be validated before it is
+   called in a run.  Functions are also registered on their first call; register up front
+   to avoid re-running memoized callers whose callees have not run yet.  */
+COCO_API coco_result coco_fn_register(coco_env* env, const coco_fn* fn);
+
+/* coco_target_register
+   Registers a target connector under a stable `name` (persisted in tracking records, so
+   drop and cleanup can find it without the app's code).  The handle lives with the env. */
+COCO_API coco_result coco_target_register(coco_env* env, const char* name,
+                                          const coco_target_vtable* vt, void* user,
+                                          coco_target** out);
+
+/* ---- apps ----------------------------------------------------------------------------------- */
+typedef struct coco_app_desc {
+    const char*    name;             /* stable; several apps may share one db               */
+    const coco_fn* main;             /* the root component's function                       */
+    coco_value     arg;              /* passed as its single argument                       */
+} coco_app_desc;
+
+typedef struct coco_update_desc {
+    int full_reprocess;              /* ignore every memo; re-apply every target state      */
+} coco_update_desc;
+
+typedef struct coco_fn_stats {
+    const char* name;
+    uint64_t    started;             /* bodies run                                          */
+    uint64_t    unchanged;           /* memo hits (body skipped)                            */
+    uint64_t    added;               /* components run for the first time                   */
+    uint64_t    reprocessed;         /* components run again                                */
+    uint64_t    deleted;             /* components no longer mounted                        */
+    uint64_t    errors;
+} coco_fn_stats;
+
+typedef struct coco_stats {
+    const coco_fn_stats* fns;        /* valid until the next update or coco_app_destroy     */
+    size_t               nfns;
+    uint64_t             upserts, deletes;   /* target actions applied                      */
+    uint64_t             commits;            /* state store commits                         */
+    double               seconds;
+} coco_stats;
+
+COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, coco_app** out);
+COCO_API void        coco_app_destroy(coco_app* app);
+COCO_API const char* coco_app_errmsg(const coco_app* app);
+
+/* coco_app_update
+   One catch-up run: runs the root component, mounts what it mounts, applies the difference of
+   the declared target states to the targets, deletes what is no longer declared.  Returns
+   the root's result: a failure of a background mount is reported (on_error, stats) but does
+   not fail the update.  `stats` (optional) receives the counters.
+   Thread-safety: one update per app at a time. */
+COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
+                                     coco_stats* stats);
+
+/* coco_app_drop
+   Deletes every target state the app ever declared (through the connectors registered under
+   the names in its tracking records) and then its state.  On a failure the state needed to
+   retry is kept and the error returned. */
+COCO_API coco_result coco_app_drop(coco_app* app);
+
+/* ---- inside a component --------------------------------------------------------------------- */
+
+/* coco_mount: runs `fn(args)` as the child component at `key` under the current component.
+   Its failure is reported and does not fail the caller.  coco_use_mount: the same, but the
+   child's target states are applied before it returns the child's value in *ret (copied into
+   the caller's arena), and a failure is returned.  Duplicate sibling keys are an error. */
+COCO_API coco_result coco_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                const coco_value* args, size_t nargs);
+COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                    const coco_value* args, size_t nargs, coco_value* ret);
+/* One child per item, at path  current / Symbol(fn->name) / keys[i], called as fn(items[i]). */
+COCO_API coco_result coco_mount_each(coco_ctx* ctx, const coco_fn* fn, const coco_value* keys,
+                                     const coco_value* items, size_t n);
+/* coco_call: calls a registered function inside the current component (memoized when
+   fn->memo).  coco_map_call: coco_call for each item (one argument each), results in order. */
+COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
+                               size_t nargs, coco_value* ret);
+COCO_API coco_result coco_map_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* items,
+                                   size_t n, coco_value* rets);
+
+/* coco_declare: declares that `target` should hold `value` under `key` for this component. */
+COCO_API coco_result coco_declare(coco_ctx* ctx, coco_target* target, coco_value key,
+                                  coco_value value);
+
+/* coco_use: the context value under `key` (records the dependency), or NULL after setting
+   the component's error ("context key 'x' was not provided"). */
+COCO_API void*       coco_use(coco_ctx* ctx, const char* key);
+COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx);
+/* Readable path of the current component ("/" for the root). */
+COCO_API const char* coco_ctx_path(coco_ctx* ctx);
+/* Sets the message of the component's failure and returns `code`. */
+COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Stable ids, starting at 1 and never reused within an app.  coco_generate_id: the same dep
+   gives the same id across runs.  coco_id_next: the n-th call with a dep in a component run
+   gives the n-th id of that dep (distinct ids for repeated deps, same sequence next run).
+   The uuid forms give random v4 uuids with the same stability.  Ids a component no longer
+   asks for are released with its next commit. */
+COCO_API coco_result coco_generate_id(coco_ctx* ctx, coco_value dep, int64_t* out);
+COCO_API coco_result coco_id_next(coco_ctx* ctx, coco_value dep, int64_t* out);
+COCO_API coco_result coco_generate_uuid(coco_ctx* ctx, coco_value dep, uint8_t out[16]);
+COCO_API coco_result coco_uuid_next(coco_ctx* ctx, coco_value dep, uint8_t out[16]);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -678,6 +902,16 @@ COCO__PRIVATE void* coco__realloc(const coco_allocator* a, void* p, size_t old, 
 COCO__PRIVATE void coco__vfmt(char* dst, size_t cap, const char* fmt, va_list ap) {
     int n = vsnprintf(dst, cap, fmt, ap);
     if (n < 0) dst[0] = 0;
+}
+
+/* snprintf for messages: truncation is fine, and going through vsnprintf keeps compilers'
+   truncation warnings out of users' builds. */
+COCO__PRINTF(3, 4)
+COCO__PRIVATE void coco__fmt(char* dst, size_t cap, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    coco__vfmt(dst, cap, fmt, ap);
+    va_end(ap);
 }
 
 COCO__PRIVATE void coco__emit(const coco_logger* lg, coco_log_level lvl, coco_result rc,
@@ -957,6 +1191,7 @@ COCO_API void coco_hasher_update(coco_hasher* h, const void* data, size_t len) {
     const unsigned char* p = (const unsigned char*)data; size_t i;
     for (i = 0; i < len; i++) { h->a = (h->a ^ p[i]) * 1099511628211ull; h->b = h->b * 31 + p[i]; }
 }
+COCO_API void coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t n) { coco_fp f = coco_hasher_fp(h); memcpy(out, f.bytes, n < 16 ? n : 16); }
 COCO_API coco_fp coco_hasher_fp(const coco_hasher* h) { coco_fp f; memcpy(f.bytes, &h->a, 8); memcpy(f.bytes + 8, &h->b, 8); return f; }
 COCO_API coco_fp coco_fp_of(const void* d, size_t n) { coco_hasher h; coco_hasher_init(&h); coco_hasher_update(&h, d, n); return coco_hasher_fp(&h); }
 COCO_API int coco_fp_eq(coco_fp a, coco_fp b) { return memcmp(a.bytes, b.bytes, 16) == 0; }
@@ -1116,6 +1351,9 @@ COCO_API coco_value coco_map(const coco_map_entry* entries, size_t count) {
     coco_value v = coco_null(); v.kind = COCO_MAP; v.u.map.entries = entries;
     v.u.map.count = count; return v;
 }
+COCO_API coco_value coco_uuid(const uint8_t bytes[16]) {
+    coco_value v = coco_strn((const char*)bytes, 16); v.kind = COCO_UUID; return v;
+}
 COCO_API coco_value coco_object(const coco_object_vtable* vt, const void* obj) {
     coco_value v = coco_null(); v.kind = COCO_OBJECT; v.u.obj.vt = vt; v.u.obj.obj = obj;
     return v;
@@ -1126,6 +1364,7 @@ COCO_API coco_value coco_object(const coco_object_vtable* vt, const void* obj) {
 #define COCO__EXT_SYMBOL 1
 #define COCO__EXT_VEC_F32 2
 #define COCO__EXT_OBJECT 3
+#define COCO__EXT_UUID 4
 
 typedef struct coco__enc {
     coco__buf*   buf;      /* exactly one of buf / hasher */
@@ -1298,6 +1537,13 @@ COCO__PRIVATE coco_result coco__enc_value(coco__enc* e, const coco_value* v, int
         coco__enc_ext_hdr(e, COCO__EXT_SYMBOL, v->u.s.len);
         coco__enc_put(e, v->u.s.ptr, v->u.s.len);
         break;
+    case COCO_UUID:
+        if (v->u.s.len != 16)
+            return coco__arena_fail(e->arena, COCO_ERR_INVALID_ARG, "uuid of %zu bytes",
+                                    v->u.s.len);
+        coco__enc_ext_hdr(e, COCO__EXT_UUID, 16);
+        coco__enc_put(e, v->u.s.ptr, 16);
+        break;
     case COCO_VEC_F32:
         if (v->u.vec.dim > 0x3fffffffu)
             return coco__arena_fail(e->arena, COCO_ERR_LIMIT, "vector of %zu floats is too long",
@@ -1464,6 +1710,9 @@ COCO__PRIVATE coco_result coco__dec_ext(coco__dec* d, const unsigned char* at, s
     type = (signed char)*d->p++;
     switch (type) {
     case COCO__EXT_SYMBOL: return coco__dec_blob(d, at, n, COCO_SYMBOL, out);
+    case COCO__EXT_UUID:
+        if (n != 16) return coco__dec_fail(d, at, "uuid of %zu bytes", n);
+        return coco__dec_blob(d, at, n, COCO_UUID, out);
     case COCO__EXT_VEC_F32: {
         float* f;
         size_t i, dim = n / 4;
@@ -1600,7 +1849,7 @@ COCO__PRIVATE coco_result coco__copy_value(coco_arena* ar, const coco_value* v, 
                                 COCO__MAX_DEPTH);
     *out = *v;
     switch (v->kind) {
-    case COCO_STR: case COCO_BYTES: case COCO_SYMBOL: {
+    case COCO_STR: case COCO_BYTES: case COCO_SYMBOL: case COCO_UUID: {
         char* s = coco_arena_strndup(ar, v->u.s.ptr, v->u.s.len);
         if (!s) return COCO_ERR_NOMEM;
         out->u.s.ptr = s;
@@ -2645,6 +2894,1970 @@ COCO_API coco_result coco_txn_commit(coco_txn* t) {
                             t->count, st->err, sizeof st->err);
     coco_txn_abort(t);
     return coco__store_fail(st, rc, __FILE__, __LINE__);
+}
+
+/* ==============================================================================================
+   >>impl_engine -- env, apps, component runs, memo, reconcile/submit, cleanup, ids (Private)
+   Owns: coco_env, coco_app, coco_ctx, the run and its submit batches.
+   Depends on: >>impl_value, >>impl_store.
+
+   State layout, per app (P = "A" + app name + NUL):
+     P "c" <16-byte path fp>  component record (a value map, see coco__rec_build)
+     P "z" <16-byte fp of (target name, key)>  tombstone: a target state to delete
+     P "n"                    next stable id
+   Submit protocol per batch of components: (1) commit "pending" records listing every
+   tracking record the targets may hold, (2) apply the actions per target, (3) commit the
+   final records with tombstones.  A crash between (1) and (3) leaves the pending records,
+   so the next run reconciles against every possible previous state.
+   ============================================================================================== */
+
+#define COCO__BATCH_MAX 1024   /* components per submit batch */
+
+typedef struct coco__ctxval {
+    char*   key;
+    void*   ptr;
+    coco_fp fp;
+    int     detect;
+} coco__ctxval;
+
+typedef struct coco__fnreg {
+    const coco_fn* fn;
+    char*          name;
+    coco_fp        logic;
+} coco__fnreg;
+
+struct coco_target {
+    coco_env*          env;
+    char*              name;
+    coco_target_vtable vt;
+    void*              user;
+    coco_target*       next;
+};
+
+struct coco_env {
+    coco_allocator a;
+    coco_logger    lg;
+    coco_store*    store;
+    coco_error_fn  on_error;
+    void*          on_error_user;
+    coco__buf      ctxv;          /* coco__ctxval[] */
+    coco__buf      fns;           /* coco__fnreg[] */
+    coco_target*   targets;
+    coco_arena*    arena;         /* names, identities */
+    char           err[COCO__ERRMSG_CAP];
+};
+
+struct coco_app {
+    coco_env*      env;
+    char*          name;
+    const coco_fn* main;
+    coco_value     arg;
+    coco_arena*    arena;
+    unsigned char* prefix;        /* "A" name NUL */
+    size_t         prefix_len;
+    coco__buf      stats;         /* coco_fn_stats[] */
+    char           err[COCO__ERRMSG_CAP];
+};
+
+/* one dependency a memo entry is valid under */
+typedef struct coco__dep {
+    int         kind;             /* 0 = function logic, 1 = context value */
+    const char* name;
+    coco_fp     fp;
+} coco__dep;
+
+typedef struct coco__frame {
+    coco__buf           deps;     /* coco__dep[] */
+    coco_logic_tracking tracking;
+} coco__frame;
+
+typedef struct coco__decl {
+    coco_target* t;
+    coco_value   key, value;
+    coco_fp      tk;              /* fp of (target name, key) */
+} coco__decl;
+
+typedef struct coco__idstate {
+    coco_fp           dep;        /* fp of [kind, dep] */
+    int               uuid;
+    const coco_value* old;        /* stored ids (list) or NULL */
+    coco__buf         ids;        /* ids handed out this run (int64_t or 16-byte uuids) */
+} coco__idstate;
+
+typedef struct coco__act {
+    coco_target* t;
+    coco_action  a;
+    size_t       sub;             /* index of its submission */
+} coco__act;
+
+typedef struct coco__kv {
+    coco_bytes key, val;          /* val.ptr NULL = delete */
+} coco__kv;
+
+typedef struct coco__sub {
+    coco_bytes pending;           /* empty: no target action, no pending record */
+    coco_bytes rec_key;
+    coco_bytes final_rec;
+    size_t     kv_start, kv_end;  /* extra puts/dels in run->kvs */
+    int        failed;
+    const coco__ctxval* unused;
+} coco__sub;
+
+typedef struct coco__run {
+    coco_app*   app;
+    coco_env*   env;
+    int         full;
+    coco_arena* batch_arena;      /* submissions of the current batch */
+    coco__buf   subs;             /* coco__sub[] */
+    coco__buf   acts;             /* coco__act[] */
+    coco__buf   kvs;              /* coco__kv[] */
+    coco__map   declared;         /* tk fp -> 1: declared somewhere this run */
+    int64_t     next_id;
+    int         id_dirty;
+    uint64_t    upserts, deletes, commits;
+    uint64_t    apply_failures;
+    coco_result first_err;
+    char        last_err[COCO__ERRMSG_CAP];
+} coco__run;
+
+struct coco_ctx {
+    coco__run*     run;
+    coco_ctx*      parent;
+    const coco_fn* fn;
+    coco_arena*    arena;
+    coco_value     path;          /* list of keys */
+    coco_fp        pathfp;
+    char*          path_str;
+    const coco_value* old;        /* decoded old record (map) or NULL */
+    coco_bytes     old_bytes;
+    coco__buf      decls;         /* coco__decl[] */
+    coco__map      decl_set;      /* tk -> index + 1 */
+    coco__buf      kids;          /* coco_fp[] */
+    coco__map      kid_set;
+    coco__buf      xents;         /* coco_value[]: function memo entries for the new record */
+    coco__buf      frames;        /* coco__frame[] (a stack) */
+    coco__buf      idstates;      /* coco__idstate[] */
+    int            in_memo;       /* depth of memoized coco_call frames */
+    coco_result    err_code;
+    char           err[COCO__ERRMSG_CAP];
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+COCO__PRIVATE void* coco__vpush(coco__buf* b, const void* e, size_t sz) {
+    void* p;
+    if (coco__buf_reserve(b, sz)) return NULL;
+    p = b->ptr + b->len;
+    if (e) memcpy(p, e, sz); else memset(p, 0, sz);
+    b->len += sz;
+    return p;
+}
+#define COCO__VLEN(b, T) ((b).len / sizeof(T))
+#define COCO__VAT(b, T, i) (((T*)(void*)(b).ptr)[i])
+
+COCO__PRIVATE const coco_value* coco__field(const coco_value* m, const char* k) {
+    size_t i, n = strlen(k);
+    if (!m || m->kind != COCO_MAP) return NULL;
+    for (i = 0; i < m->u.map.count; i++)
+        if (m->u.map.entries[i].key_len == n && memcmp(m->u.map.entries[i].key, k, n) == 0)
+            return &m->u.map.entries[i].val;
+    return NULL;
+}
+COCO__PRIVATE size_t coco__list_len(const coco_value* v) {
+    return v && v->kind == COCO_LIST ? v->u.list.count : 0;
+}
+COCO__PRIVATE const coco_value* coco__list_at(const coco_value* v, size_t i) {
+    return &v->u.list.items[i];
+}
+COCO__PRIVATE coco_value coco__fp_val(coco_arena* ar, coco_fp f) {
+    unsigned char* p = (unsigned char*)coco_arena_alloc(ar, 16);
+    if (!p) return coco_null();
+    memcpy(p, f.bytes, 16);
+    return coco_bytes_val(p, 16);
+}
+COCO__PRIVATE int coco__val_is_fp(const coco_value* v, coco_fp f) {
+    return v && v->kind == COCO_BYTES && v->u.s.len == 16 && memcmp(v->u.s.ptr, f.bytes, 16) == 0;
+}
+COCO__PRIVATE coco_fp coco__val_fp_bytes(const coco_value* v) {
+    coco_fp f;
+    memset(&f, 0, sizeof f);
+    if (v && v->kind == COCO_BYTES && v->u.s.len == 16) memcpy(f.bytes, v->u.s.ptr, 16);
+    return f;
+}
+COCO__PRIVATE uint64_t coco__fp_hash(coco_fp f) {
+    uint64_t h;
+    memcpy(&h, f.bytes, 8);
+    return h | 1u;   /* map values must be non-zero: the hash never is, and we store it */
+}
+/* a set of fingerprints on top of coco__map: the slot value is the fp's index + 1 in `arr` */
+typedef struct coco__fpset_eq { const coco_fp* arr; coco_fp f; } coco__fpset_eq;
+COCO__PRIVATE int coco__fpset_eqfn(void* ctx, uint64_t val) {
+    coco__fpset_eq* e = (coco__fpset_eq*)ctx;
+    return coco_fp_eq(e->arr[val - 1], e->f);
+}
+
+/* Readable rendering of a path key, for messages and tools. */
+COCO__PRIVATE void coco__render_key(coco__buf* b, const coco_value* k, int depth) {
+    char tmp[64];
+    size_t i;
+    switch (k->kind) {
+    case COCO_NULL: coco__buf_put(b, "null", 4); break;
+    case COCO_BOOL: coco__buf_put(b, k->u.b ? "true" : "false", k->u.b ? 4 : 5); break;
+    case COCO_INT:
+        coco__fmt(tmp, sizeof tmp, "%lld", (long long)k->u.i);
+        coco__buf_put(b, tmp, strlen(tmp));
+        break;
+    case COCO_STR:
+        coco__buf_byte(b, '"');
+        for (i = 0; i < k->u.s.len; i++) {
+            unsigned char c = (unsigned char)k->u.s.ptr[i];
+            if (c == '"' || c == '\\') { coco__buf_byte(b, '\\'); coco__buf_byte(b, c); }
+            else if (c < 0x20 || c == 0x7f) {
+                coco__fmt(tmp, sizeof tmp, "\\x%02x", c);
+                coco__buf_put(b, tmp, 4);
+            } else coco__buf_byte(b, c);
+        }
+        coco__buf_byte(b, '"');
+        break;
+    case COCO_SYMBOL:
+        coco__buf_put(b, "Symbol(", 7);
+        coco__buf_put(b, k->u.s.ptr, k->u.s.len);
+        coco__buf_byte(b, ')');
+        break;
+    case COCO_BYTES: case COCO_UUID:
+        coco__buf_put(b, k->kind == COCO_UUID ? "uuid(" : "b(", k->kind == COCO_UUID ? 5 : 2);
+        for (i = 0; i < k->u.s.len && i < 32; i++) {
+            coco__fmt(tmp, sizeof tmp, "%02x", (unsigned char)k->u.s.ptr[i]);
+            coco__buf_put(b, tmp, 2);
+        }
+        coco__buf_byte(b, ')');
+        break;
+    case COCO_LIST:
+        coco__buf_byte(b, '(');
+        for (i = 0; i < k->u.list.count && depth < 8; i++) {
+            if (i) coco__buf_put(b, ", ", 2);
+            coco__render_key(b, &k->u.list.items[i], depth + 1);
+        }
+        coco__buf_byte(b, ')');
+        break;
+    default: coco__buf_put(b, "?", 1); break;
+    }
+}
+
+COCO__PRIVATE char* coco__render_path(coco_arena* ar, const coco_value* path) {
+    coco__buf b;
+    char* s;
+    size_t i;
+    coco__buf_init(&b, &ar->a);
+    if (coco__list_len(path) == 0) coco__buf_byte(&b, '/');
+    for (i = 0; i < coco__list_len(path); i++) {
+        coco__buf_byte(&b, '/');
+        coco__render_key(&b, coco__list_at(path, i), 0);
+    }
+    s = coco_arena_strndup(ar, b.ptr ? (const char*)b.ptr : "", b.len);
+    coco__buf_free(&b);
+    return s ? s : (char*)"?";
+}
+
+COCO__PRIVATE int coco__is_key_kind(const coco_value* k, int depth) {
+    size_t i;
+    switch (k->kind) {
+    case COCO_NULL: case COCO_BOOL: case COCO_INT: case COCO_STR: case COCO_BYTES:
+    case COCO_SYMBOL: case COCO_UUID:
+        return 1;
+    case COCO_LIST:
+        if (depth > 8) return 0;
+        for (i = 0; i < k->u.list.count; i++)
+            if (!coco__is_key_kind(&k->u.list.items[i], depth + 1)) return 0;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* ---- environment ---------------------------------------------------------------------------- */
+COCO_API const char* coco_env_errmsg(const coco_env* env) { return env ? env->err : ""; }
+COCO_API coco_store* coco_env_store(coco_env* env) { return env ? env->store : NULL; }
+
+COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
+    coco_allocator a;
+    coco_env* env;
+    coco_store_desc sd;
+    coco_result rc;
+    const char* path;
+    if (!desc || !out) return COCO_ERR_INVALID_ARG;
+    a = coco__allocator_resolve(&desc->allocator);
+    path = desc->db_path ? desc->db_path : getenv("COCOINDEX_DB");
+    if (!desc->in_memory && (!path || !*path)) {
+        coco__fmt(coco__open_err, sizeof coco__open_err, "no state db: set db_path in the "
+                 "environment desc or the COCOINDEX_DB environment variable");
+        return COCO_ERR_INVALID_ARG;
+    }
+    env = (coco_env*)coco__alloc(&a, sizeof *env);
+    if (!env) return COCO_ERR_NOMEM;
+    memset(env, 0, sizeof *env);
+    env->a = a;
+    env->lg = desc->logger;
+    env->on_error = desc->on_error;
+    env->on_error_user = desc->on_error_user;
+    coco__buf_init(&env->ctxv, &env->a);
+    coco__buf_init(&env->fns, &env->a);
+    if ((rc = coco_arena_create(&env->a, &env->arena)) != COCO_OK) {
+        coco__free(&a, env, sizeof *env);
+        return rc;
+    }
+    memset(&sd, 0, sizeof sd);
+    sd.path = desc->in_memory ? NULL : path;
+    sd.sync = desc->sync;
+    sd.allocator = env->a;
+    sd.logger = desc->logger;
+    if ((rc = coco_store_open(&sd, &env->store)) != COCO_OK) {
+        coco_arena_destroy(env->arena);
+        coco__free(&a, env, sizeof *env);
+        return rc;
+    }
+    *out = env;
+    return COCO_OK;
+}
+
+COCO_API void coco_env_close(coco_env* env) {
+    coco_target* t;
+    if (!env) return;
+    for (t = env->targets; t; ) {
+        coco_target* n = t->next;
+        coco__free(&env->a, t, sizeof *t);
+        t = n;
+    }
+    coco_store_close(env->store);
+    coco__buf_free(&env->ctxv);
+    coco__buf_free(&env->fns);
+    coco_arena_destroy(env->arena);
+    coco__free(&env->a, env, sizeof *env);
+}
+
+COCO__PRIVATE coco__ctxval* coco__ctx_find(coco_env* env, const char* key) {
+    size_t i, n = COCO__VLEN(env->ctxv, coco__ctxval);
+    for (i = 0; i < n; i++)
+        if (strcmp(COCO__VAT(env->ctxv, coco__ctxval, i).key, key) == 0)
+            return &COCO__VAT(env->ctxv, coco__ctxval, i);
+    return NULL;
+}
+
+COCO_API coco_result coco_env_provide(coco_env* env, const char* key, void* ptr,
+                                      const coco_value* identity, int detect_change) {
+    coco__ctxval* cv;
+    coco_fp f;
+    if (!env || !key || !*key) return COCO_ERR_INVALID_ARG;
+    memset(&f, 0, sizeof f);
+    if (detect_change) {
+        if (!identity) {
+            coco__fmt(env->err, sizeof env->err, "context key '%s': detect_change needs an "
+                     "identity value to fingerprint", key);
+            return COCO_ERR_INVALID_ARG;
+        }
+        if (coco_value_fp(env->arena, identity, &f) != COCO_OK) {
+            coco__fmt(env->err, sizeof env->err, "context key '%s': %s", key,
+                     coco_arena_errmsg(env->arena));
+            return COCO_ERR_INVALID_ARG;
+        }
+    }
+    cv = coco__ctx_find(env, key);
+    if (!cv) {
+        if (!(cv = (coco__ctxval*)coco__vpush(&env->ctxv, NULL, sizeof *cv))) return COCO_ERR_NOMEM;
+        if (!(cv->key = coco_arena_strndup(env->arena, key, strlen(key)))) return COCO_ERR_NOMEM;
+    }
+    cv->ptr = ptr;
+    cv->fp = f;
+    cv->detect = detect_change ? 1 : 0;
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco__fnreg* coco__fn_find_name(coco_env* env, const char* name, size_t len) {
+    size_t i, n = COCO__VLEN(env->fns, coco__fnreg);
+    for (i = 0; i < n; i++) {
+        coco__fnreg* r = &COCO__VAT(env->fns, coco__fnreg, i);
+        if (strlen(r->name) == len && memcmp(r->name, name, len) == 0) return r;
+    }
+    return NULL;
+}
+
+/* The registration of `fn`, registering it on first use. */
+COCO__PRIVATE coco__fnreg* coco__fn_reg(coco_env* env, const coco_fn* fn, coco_result* rc) {
+    size_t i, n = COCO__VLEN(env->fns, coco__fnreg);
+    coco__fnreg* r;
+    coco_value parts[4];
+    coco_value lst;
+    for (i = 0; i < n; i++)
+        if (COCO__VAT(env->fns, coco__fnreg, i).fn == fn) return &COCO__VAT(env->fns, coco__fnreg, i);
+    *rc = COCO_ERR_INVALID_ARG;
+    if (!fn->name || !*fn->name || !fn->body) {
+        coco__fmt(env->err, sizeof env->err, "a coco_fn needs a name and a body");
+        return NULL;
+    }
+    if ((r = coco__fn_find_name(env, fn->name, strlen(fn->name))) != NULL) {
+        coco__fmt(env->err, sizeof env->err, "two different coco_fn share the name '%s'",
+                 fn->name);
+        return NULL;
+    }
+    parts[0] = coco_str(fn->name);
+    parts[1] = coco_int(fn->version);
+    parts[2] = fn->deps ? *fn->deps : coco_null();
+    parts[3] = fn->source ? coco_str(fn->source) : coco_null();
+    lst = coco_list(parts, 4);
+    *rc = COCO_ERR_NOMEM;
+    if (!(r = (coco__fnreg*)coco__vpush(&env->fns, NULL, sizeof *r))) return NULL;
+    r->fn = fn;
+    if (!(r->name = coco_arena_strndup(env->arena, fn->name, strlen(fn->name)))) return NULL;
+    if ((*rc = coco_value_fp(env->arena, &lst, &r->logic)) != COCO_OK) {
+        coco__fmt(env->err, sizeof env->err, "function '%s': deps cannot be encoded: %s",
+                 fn->name, coco_arena_errmsg(env->arena));
+        env->fns.len -= sizeof *r;
+        return NULL;
+    }
+    *rc = COCO_OK;
+    return r;
+}
+
+COCO_API coco_result coco_fn_register(coco_env* env, const coco_fn* fn) {
+    coco_result rc = COCO_OK;
+    if (!env || !fn) return COCO_ERR_INVALID_ARG;
+    return coco__fn_reg(env, fn, &rc) ? COCO_OK : rc;
+}
+
+COCO_API coco_result coco_target_register(coco_env* env, const char* name,
+                                          const coco_target_vtable* vt, void* user,
+                                          coco_target** out) {
+    coco_target* t;
+    if (!env || !name || !*name || !vt || !vt->apply || !out) return COCO_ERR_INVALID_ARG;
+    for (t = env->targets; t; t = t->next)
+        if (strcmp(t->name, name) == 0) {
+            coco__fmt(env->err, sizeof env->err, "target '%s' is already registered", name);
+            return COCO_ERR_INVALID_ARG;
+        }
+    if (!(t = (coco_target*)coco__alloc(&env->a, sizeof *t))) return COCO_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    if (!(t->name = coco_arena_strndup(env->arena, name, strlen(name)))) {
+        coco__free(&env->a, t, sizeof *t);
+        return COCO_ERR_NOMEM;
+    }
+    t->env = env;
+    t->vt = *vt;
+    t->user = user;
+    t->next = env->targets;
+    env->targets = t;
+    *out = t;
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_target* coco__target_find(coco_env* env, const char* name, size_t len) {
+    coco_target* t;
+    for (t = env->targets; t; t = t->next)
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) return t;
+    return NULL;
+}
+
+/* ---- apps ----------------------------------------------------------------------------------- */
+COCO_API const char* coco_app_errmsg(const coco_app* app) { return app ? app->err : ""; }
+
+COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, coco_app** out) {
+    coco_app* app;
+    size_t n;
+    coco_result rc;
+    if (!env || !desc || !out) return COCO_ERR_INVALID_ARG;
+    if (!desc->name || !*desc->name || !desc->main) {
+        coco__fmt(env->err, sizeof env->err, "an app needs a name and a main function");
+        return COCO_ERR_INVALID_ARG;
+    }
+    if (!(app = (coco_app*)coco__alloc(&env->a, sizeof *app))) return COCO_ERR_NOMEM;
+    memset(app, 0, sizeof *app);
+    app->env = env;
+    app->main = desc->main;
+    coco__buf_init(&app->stats, &env->a);
+    if ((rc = coco_arena_create(&env->a, &app->arena)) != COCO_OK) {
+        coco__free(&env->a, app, sizeof *app);
+        return rc;
+    }
+    n = strlen(desc->name);
+    app->name = coco_arena_strndup(app->arena, desc->name, n);
+    app->prefix = (unsigned char*)coco_arena_alloc(app->arena, n + 2);
+    if (!app->name || !app->prefix ||
+        (rc = coco_value_copy(app->arena, &desc->arg, &app->arg)) != COCO_OK) {
+        coco_app_destroy(app);
+        return COCO_ERR_NOMEM;
+    }
+    app->prefix[0] = 'A';
+    memcpy(app->prefix + 1, desc->name, n);
+    app->prefix[n + 1] = 0;
+    app->prefix_len = n + 2;
+    *out = app;
+    return COCO_OK;
+}
+
+COCO_API void coco_app_destroy(coco_app* app) {
+    if (!app) return;
+    coco__buf_free(&app->stats);
+    coco_arena_destroy(app->arena);
+    coco__free(&app->env->a, app, sizeof *app);
+}
+
+/* P <tag> <16 bytes> in `ar` */
+COCO__PRIVATE coco_bytes coco__app_key(coco_arena* ar, const coco_app* app, char tag,
+                                       const coco_fp* f) {
+    coco_bytes k;
+    unsigned char* p = (unsigned char*)coco_arena_alloc(ar, app->prefix_len + 17);
+    k.ptr = p;
+    k.len = 0;
+    if (!p) return k;
+    memcpy(p, app->prefix, app->prefix_len);
+    p[app->prefix_len] = (unsigned char)tag;
+    if (f) memcpy(p + app->prefix_len + 1, f->bytes, 16);
+    k.len = app->prefix_len + 1 + (f ? 16 : 0);
+    return k;
+}
+
+COCO__PRIVATE coco_fn_stats* coco__stats_for(coco_app* app, const char* name) {
+    size_t i, n = COCO__VLEN(app->stats, coco_fn_stats);
+    coco_fn_stats* s;
+    for (i = 0; i < n; i++)
+        if (strcmp(COCO__VAT(app->stats, coco_fn_stats, i).name, name) == 0)
+            return &COCO__VAT(app->stats, coco_fn_stats, i);
+    if (!(s = (coco_fn_stats*)coco__vpush(&app->stats, NULL, sizeof *s))) return NULL;
+    s->name = coco_arena_strndup(app->arena, name, strlen(name));
+    if (!s->name) { app->stats.len -= sizeof *s; return NULL; }
+    return s;
+}
+#define COCO__STAT(app, name, field) do { coco_fn_stats* coco__s = coco__stats_for(app, name); \
+    if (coco__s) coco__s->field++; } while (0)
+
+/* ---- component contexts --------------------------------------------------------------------- */
+COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx) { return ctx ? ctx->arena : NULL; }
+COCO_API const char* coco_ctx_path(coco_ctx* ctx) { return ctx ? ctx->path_str : ""; }
+
+COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* fmt, ...) {
+    va_list ap;
+    if (!ctx) return code;
+    if (ctx->err_code != COCO_OK) return code;   /* the first failure tells the story */
+    va_start(ap, fmt);
+    coco__vfmt(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    ctx->err_code = code;
+    return code;
+}
+
+COCO__PRIVATE coco__frame* coco__frame_top(coco_ctx* ctx) {
+    size_t n = COCO__VLEN(ctx->frames, coco__frame);
+    return n ? &COCO__VAT(ctx->frames, coco__frame, n - 1) : NULL;
+}
+
+COCO__PRIVATE int coco__frame_add(coco__frame* f, int kind, const char* name, coco_fp fp) {
+    size_t i, n = COCO__VLEN(f->deps, coco__dep);
+    coco__dep d;
+    for (i = 0; i < n; i++) {
+        coco__dep* e = &COCO__VAT(f->deps, coco__dep, i);
+        if (e->kind == kind && strcmp(e->name, name) == 0) return 0;
+    }
+    d.kind = kind; d.name = name; d.fp = fp;
+    return coco__vpush(&f->deps, &d, sizeof d) ? 0 : -1;
+}
+
+COCO__PRIVATE coco__frame* coco__frame_push(coco_ctx* ctx, coco_logic_tracking tr) {
+    coco__frame* f = (coco__frame*)coco__vpush(&ctx->frames, NULL, sizeof *f);
+    if (!f) return NULL;
+    coco__buf_init(&f->deps, &ctx->run->env->a);
+    f->tracking = tr == COCO_TRACK_DEFAULT ? COCO_TRACK_FULL : tr;
+    return f;
+}
+
+/* Pops the top frame into the one below: context deps always, logic deps when the caller
+   tracks its callees (full). */
+COCO__PRIVATE void coco__frame_pop(coco_ctx* ctx) {
+    size_t n = COCO__VLEN(ctx->frames, coco__frame), i;
+    coco__frame* top = &COCO__VAT(ctx->frames, coco__frame, n - 1);
+    if (n >= 2) {
+        coco__frame* below = &COCO__VAT(ctx->frames, coco__frame, n - 2);
+        for (i = 0; i < COCO__VLEN(top->deps, coco__dep); i++) {
+            coco__dep* d = &COCO__VAT(top->deps, coco__dep, i);
+            if (d->kind == 1 || below->tracking == COCO_TRACK_FULL)
+                coco__frame_add(below, d->kind, d->name, d->fp);
+        }
+    }
+    coco__buf_free(&top->deps);
+    ctx->frames.len -= sizeof *top;
+}
+
+/* deps as a stored value: [[kind, name, fp], ...] */
+COCO__PRIVATE coco_value coco__deps_val(coco_arena* ar, const coco__frame* f) {
+    size_t i, n = COCO__VLEN(f->deps, coco__dep);
+    coco_value* items = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *items);
+    if (!items) return coco_null();
+    for (i = 0; i < n; i++) {
+        const coco__dep* d = &COCO__VAT(f->deps, coco__dep, i);
+        coco_value* t = (coco_value*)coco_arena_alloc(ar, 3 * sizeof *t);
+        if (!t) return coco_null();
+        t[0] = coco_int(d->kind);
+        t[1] = coco_str(d->name);
+        t[2] = coco__fp_val(ar, d->fp);
+        items[i] = coco_list(t, 3);
+    }
+    return coco_list(items, n);
+}
+
+/* 1 if every stored dependency still holds */
+COCO__PRIVATE int coco__deps_valid(coco_env* env, const coco_value* deps) {
+    size_t i;
+    if (!deps || deps->kind != COCO_LIST) return 0;
+    for (i = 0; i < deps->u.list.count; i++) {
+        const coco_value* d = &deps->u.list.items[i];
+        const coco_value *kind, *name, *fp;
+        if (d->kind != COCO_LIST || d->u.list.count != 3) return 0;
+        kind = &d->u.list.items[0]; name = &d->u.list.items[1]; fp = &d->u.list.items[2];
+        if (kind->kind != COCO_INT || name->kind != COCO_STR) return 0;
+        if (kind->u.i == 0) {
+            coco__fnreg* r = coco__fn_find_name(env, name->u.s.ptr, name->u.s.len);
+            if (!r || !coco__val_is_fp(fp, r->logic)) return 0;
+        } else {
+            size_t j, n = COCO__VLEN(env->ctxv, coco__ctxval);
+            int ok = 0;
+            for (j = 0; j < n; j++) {
+                coco__ctxval* cv = &COCO__VAT(env->ctxv, coco__ctxval, j);
+                if (strlen(cv->key) == name->u.s.len &&
+                    memcmp(cv->key, name->u.s.ptr, name->u.s.len) == 0) {
+                    ok = cv->detect && coco__val_is_fp(fp, cv->fp);
+                    break;
+                }
+            }
+            if (!ok) return 0;
+        }
+    }
+    return 1;
+}
+
+/* adds stored deps to the current frame (a memo hit carries them upward) */
+COCO__PRIVATE void coco__frame_add_stored(coco_ctx* ctx, coco__frame* f, const coco_value* deps) {
+    size_t i;
+    for (i = 0; i < coco__list_len(deps); i++) {
+        const coco_value* d = coco__list_at(deps, i);
+        char* name = coco_arena_strndup(ctx->arena, d->u.list.items[1].u.s.ptr,
+                                        d->u.list.items[1].u.s.len);
+        if (name) coco__frame_add(f, (int)d->u.list.items[0].u.i, name,
+                                  coco__val_fp_bytes(&d->u.list.items[2]));
+    }
+}
+
+COCO_API void* coco_use(coco_ctx* ctx, const char* key) {
+    coco__ctxval* cv;
+    coco__frame* f;
+    if (!ctx || !key) return NULL;
+    cv = coco__ctx_find(ctx->run->env, key);
+    if (!cv) {
+        coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "context key '%s' was not provided "
+                      "(coco_env_provide) at %s", key, ctx->path_str);
+        return NULL;
+    }
+    if (cv->detect && (f = coco__frame_top(ctx)) != NULL) coco__frame_add(f, 1, cv->key, cv->fp);
+    return cv->ptr;
+}
+
+COCO__PRIVATE coco_result coco__ctx_create(coco__run* run, coco_ctx* parent, const coco_fn* fn,
+                                           coco_ctx** out) {
+    coco_env* env = run->env;
+    coco_ctx* c = (coco_ctx*)coco__alloc(&env->a, sizeof *c);
+    if (!c) return COCO_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->run = run;
+    c->parent = parent;
+    c->fn = fn;
+    coco__buf_init(&c->decls, &env->a);
+    coco__buf_init(&c->kids, &env->a);
+    coco__buf_init(&c->xents, &env->a);
+    coco__buf_init(&c->frames, &env->a);
+    coco__buf_init(&c->idstates, &env->a);
+    if (coco_arena_create(&env->a, &c->arena) != COCO_OK ||
+        coco__map_init(&c->decl_set, &env->a, 8) || coco__map_init(&c->kid_set, &env->a, 8)) {
+        coco_arena_destroy(c->arena);
+        coco__map_free(&c->decl_set);
+        coco__free(&env->a, c, sizeof *c);
+        return COCO_ERR_NOMEM;
+    }
+    *out = c;
+    return COCO_OK;
+}
+
+COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
+    coco_env* env;
+    size_t i;
+    if (!c) return;
+    env = c->run->env;
+    while (COCO__VLEN(c->frames, coco__frame)) coco__frame_pop(c);
+    for (i = 0; i < COCO__VLEN(c->idstates, coco__idstate); i++)
+        coco__buf_free(&COCO__VAT(c->idstates, coco__idstate, i).ids);
+    coco__buf_free(&c->decls);
+    coco__buf_free(&c->kids);
+    coco__buf_free(&c->xents);
+    coco__buf_free(&c->frames);
+    coco__buf_free(&c->idstates);
+    coco__map_free(&c->decl_set);
+    coco__map_free(&c->kid_set);
+    coco_arena_destroy(c->arena);
+    coco__free(&env->a, c, sizeof *c);
+}
+
+/* ---- target declarations -------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__tk_fp(coco_arena* ar, const char* tname, const coco_value* key,
+                                      coco_fp* out) {
+    coco_value pair[2];
+    coco_value l;
+    pair[0] = coco_str(tname);
+    pair[1] = *key;
+    l = coco_list(pair, 2);
+    return coco_value_fp(ar, &l, out);
+}
+
+COCO__PRIVATE int coco__declared_add(coco__run* run, coco_fp tk);
+
+COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coco_value* key,
+                                        const coco_value* value) {
+    coco__decl d;
+    coco__fpset_eq eq;
+    coco__map_slot* s;
+    coco_result rc;
+    coco_fp* fps;
+    size_t i, n = COCO__VLEN(ctx->decls, coco__decl);
+    if ((rc = coco__tk_fp(ctx->arena, t->name, key, &d.tk)) != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "target '%s': key cannot be encoded at %s: %s", t->name,
+                             ctx->path_str, coco_arena_errmsg(ctx->arena));
+    /* the set's slot values index into a parallel fp array built on demand */
+    fps = (coco_fp*)coco_arena_alloc(ctx->arena, (n + 1) * sizeof *fps);
+    if (!fps) return COCO_ERR_NOMEM;
+    for (i = 0; i < n; i++) fps[i] = COCO__VAT(ctx->decls, coco__decl, i).tk;
+    eq.arr = fps; eq.f = d.tk;
+    if (coco__map_reserve1(&ctx->decl_set)) return COCO_ERR_NOMEM;
+    s = coco__map_find(&ctx->decl_set, coco__fp_hash(d.tk), coco__fpset_eqfn, &eq);
+    if (s->val) {
+        coco__buf kb;
+        coco__buf_init(&kb, &ctx->run->env->a);
+        coco__render_key(&kb, key, 0);
+        coco__buf_byte(&kb, 0);
+        rc = coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "target '%s': key %s declared twice in "
+                           "component %s", t->name, kb.ptr ? (const char*)kb.ptr : "?",
+                           ctx->path_str);
+        coco__buf_free(&kb);
+        return rc;
+    }
+    d.t = t;
+    if ((rc = coco_value_copy(ctx->arena, key, &d.key)) != COCO_OK) return rc;
+    if ((rc = coco_value_copy(ctx->arena, value, &d.value)) != COCO_OK) return rc;
+    if (!coco__vpush(&ctx->decls, &d, sizeof d)) return COCO_ERR_NOMEM;
+    s->hash = coco__fp_hash(d.tk);
+    s->val = n + 1;
+    ctx->decl_set.count++;
+    if (coco__declared_add(ctx->run, d.tk)) return COCO_ERR_NOMEM;
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_declare(coco_ctx* ctx, coco_target* target, coco_value key,
+                                  coco_value value) {
+    if (!ctx || !target) return COCO_ERR_INVALID_ARG;
+    return coco__declare(ctx, target, &key, &value);
+}
+
+/* ---- the run's set of target states declared anywhere in this run ---------------------------- */
+typedef struct coco__tkeq { coco_fp f; } coco__tkeq;
+COCO__PRIVATE int coco__declared_eqfn(void* ctx, uint64_t val) {
+    /* the slot keeps the fp's second half in `val`; the first half is the hash */
+    const coco__tkeq* e = (const coco__tkeq*)ctx;
+    uint64_t lo;
+    memcpy(&lo, e->f.bytes + 8, 8);
+    return (lo | 1u) == val;
+}
+COCO__PRIVATE int coco__declared_add(coco__run* run, coco_fp tk) {
+    coco__tkeq e;
+    coco__map_slot* s;
+    uint64_t lo;
+    e.f = tk;
+    if (coco__map_reserve1(&run->declared)) return -1;
+    s = coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e);
+    if (!s->val) {
+        memcpy(&lo, tk.bytes + 8, 8);
+        s->hash = coco__fp_hash(tk);
+        s->val = lo | 1u;
+        run->declared.count++;
+    }
+    return 0;
+}
+COCO__PRIVATE int coco__declared_has(coco__run* run, coco_fp tk) {
+    coco__tkeq e;
+    e.f = tk;
+    return coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e)->val != 0;
+}
+
+/* ---- stable ids ----------------------------------------------------------------------------- */
+COCO__PRIVATE coco__idstate* coco__idstate_for(coco_ctx* ctx, const coco_value* dep, int kind,
+                                               int uuid) {
+    coco_value parts[2], l;
+    coco_fp f;
+    size_t i, n = COCO__VLEN(ctx->idstates, coco__idstate);
+    coco__idstate* st;
+    const coco_value* old = coco__field(ctx->old, uuid ? "u" : "i");
+    parts[0] = coco_int(kind);
+    parts[1] = *dep;
+    l = coco_list(parts, 2);
+    if (coco_value_fp(ctx->arena, &l, &f) != COCO_OK) return NULL;
+    for (i = 0; i < n; i++) {
+        st = &COCO__VAT(ctx->idstates, coco__idstate, i);
+        if (st->uuid == uuid && coco_fp_eq(st->dep, f)) return st;
+    }
+    if (!(st = (coco__idstate*)coco__vpush(&ctx->idstates, NULL, sizeof *st))) return NULL;
+    st->dep = f;
+    st->uuid = uuid;
+    coco__buf_init(&st->ids, &ctx->run->env->a);
+    for (i = 0; i < coco__list_len(old); i++) {
+        const coco_value* e = coco__list_at(old, i);
+        if (coco__list_len(e) == 2 && coco__val_is_fp(&e->u.list.items[0], f)) {
+            st->old = &e->u.list.items[1];
+            break;
+        }
+    }
+    return st;
+}
+
+COCO__PRIVATE void coco__random16(coco__run* run, uint8_t out[16]) {
+    static uint64_t counter;
+    coco_hasher h;
+    uint64_t t = coco__now_ns(), c = ++counter;
+    int ok = 0;
+#if COCO__HAS_FS
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ok = coco__pread_all(fd, out, 16, 0) == 0 || read(fd, out, 16) == 16;
+        close(fd);
+    }
+#endif
+    if (!ok) {
+        coco_hasher_init(&h);
+        coco_hasher_update(&h, &t, sizeof t);
+        coco_hasher_update(&h, &c, sizeof c);
+        coco_hasher_update(&h, &run, sizeof run);
+        coco_hasher_finalize(&h, out, 16);
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);   /* version 4 */
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);   /* variant 10 */
+}
+
+/* The `idx`-th id of `st`: the stored one if there is one, else a new one. */
+COCO__PRIVATE coco_result coco__id_at(coco_ctx* ctx, coco__idstate* st, size_t idx, void* out) {
+    size_t have = COCO__VLEN(st->ids, int64_t);
+    if (st->uuid) have = st->ids.len / 16;
+    while (have <= idx) {
+        const coco_value* old = st->old && have < coco__list_len(st->old)
+                                ? coco__list_at(st->old, have) : NULL;
+        if (st->uuid) {
+            uint8_t u[16];
+            if (old && old->kind == COCO_UUID) memcpy(u, old->u.s.ptr, 16);
+            else coco__random16(ctx->run, u);
+            if (!coco__vpush(&st->ids, u, 16)) return COCO_ERR_NOMEM;
+        } else {
+            int64_t id;
+            if (old && old->kind == COCO_INT) id = old->u.i;
+            else { id = ctx->run->next_id++; ctx->run->id_dirty = 1; }
+            if (!coco__vpush(&st->ids, &id, sizeof id)) return COCO_ERR_NOMEM;
+        }
+        have++;
+    }
+    if (st->uuid) memcpy(out, st->ids.ptr + idx * 16, 16);
+    else memcpy(out, st->ids.ptr + idx * sizeof(int64_t), sizeof(int64_t));
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__id_req(coco_ctx* ctx, coco_value dep, int next, int uuid,
+                                       void* out) {
+    coco__idstate* st;
+    if (!ctx || !out) return COCO_ERR_INVALID_ARG;
+    if (!(st = coco__idstate_for(ctx, &dep, next, uuid))) return COCO_ERR_NOMEM;
+    if (!next) return coco__id_at(ctx, st, 0, out);
+    /* generator: the n-th request in this run gets the n-th id */
+    {
+        size_t used;
+        coco_result rc;
+        /* `used` counts requests so far: ids beyond it are only preloaded, never */
+        used = st->uuid ? st->ids.len / 16 : COCO__VLEN(st->ids, int64_t);
+        rc = coco__id_at(ctx, st, used, out);
+        return rc;
+    }
+}
+
+COCO_API coco_result coco_generate_id(coco_ctx* ctx, coco_value dep, int64_t* out) {
+    return coco__id_req(ctx, dep, 0, 0, out);
+}
+COCO_API coco_result coco_id_next(coco_ctx* ctx, coco_value dep, int64_t* out) {
+    return coco__id_req(ctx, dep, 1, 0, out);
+}
+COCO_API coco_result coco_generate_uuid(coco_ctx* ctx, coco_value dep, uint8_t out[16]) {
+    return coco__id_req(ctx, dep, 0, 1, out);
+}
+COCO_API coco_result coco_uuid_next(coco_ctx* ctx, coco_value dep, uint8_t out[16]) {
+    return coco__id_req(ctx, dep, 1, 1, out);
+}
+
+/* ---- reconcile ------------------------------------------------------------------------------ */
+COCO__PRIVATE coco_result coco__reconcile(coco_target* t, coco_arena* ar, const coco_value* key,
+                                          const coco_value* desired, const coco_bytes* prev,
+                                          size_t nprev, int may_missing, coco_action* out) {
+    memset(out, 0, sizeof *out);
+    out->key = *key;
+    out->value = desired ? *desired : coco_null();
+    if (t->vt.reconcile)
+        return t->vt.reconcile(t->user, key, desired, prev, nprev, may_missing, ar, out);
+    if (!desired) {
+        out->kind = (nprev || may_missing) ? COCO_ACTION_DELETE : COCO_ACTION_NONE;
+        return COCO_OK;
+    } else {
+        coco_fp f;
+        size_t i;
+        int same = nprev > 0 && !may_missing;
+        coco_result rc = coco_value_fp(ar, desired, &f);
+        unsigned char* p;
+        if (rc != COCO_OK) return rc;
+        if (!(p = (unsigned char*)coco_arena_alloc(ar, 16))) return COCO_ERR_NOMEM;
+        memcpy(p, f.bytes, 16);
+        out->tracking.ptr = p;
+        out->tracking.len = 16;
+        for (i = 0; i < nprev && same; i++)
+            same = prev[i].len == 16 && memcmp(prev[i].ptr, f.bytes, 16) == 0;
+        out->kind = same ? COCO_ACTION_NONE : COCO_ACTION_UPSERT;
+        return COCO_OK;
+    }
+}
+
+/* every tracking record an old entry [target, key, tracking, pending, prev] may stand for */
+COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_bytes** out,
+                                    int* pending) {
+    const coco_value* prev = &e->u.list.items[4];
+    size_t n = 1 + coco__list_len(prev), i, k = 0;
+    coco_bytes* arr = (coco_bytes*)coco_arena_alloc(ar, n * sizeof *arr);
+    *pending = e->u.list.items[3].kind == COCO_BOOL && e->u.list.items[3].u.b;
+    *out = arr;
+    if (!arr) return 0;
+    if (e->u.list.items[2].kind == COCO_BYTES) {
+        arr[k].ptr = e->u.list.items[2].u.s.ptr;
+        arr[k++].len = e->u.list.items[2].u.s.len;
+    }
+    for (i = 0; i < coco__list_len(prev); i++) {
+        const coco_value* p = coco__list_at(prev, i);
+        if (p->kind != COCO_BYTES) continue;
+        arr[k].ptr = p->u.s.ptr;
+        arr[k++].len = p->u.s.len;
+    }
+    return k;
+}
+
+COCO__PRIVATE int coco__tstate_ok(const coco_value* e) {
+    return e->kind == COCO_LIST && e->u.list.count == 5 && e->u.list.items[0].kind == COCO_STR;
+}
+
+COCO__PRIVATE coco_value coco__tstate(coco_arena* ar, const char* tname, const coco_value* key,
+                                      coco_bytes tracking, int pending, const coco_bytes* prev,
+                                      size_t nprev) {
+    coco_value* t = (coco_value*)coco_arena_alloc(ar, 5 * sizeof *t);
+    coco_value* pv = (coco_value*)coco_arena_alloc(ar, (nprev ? nprev : 1) * sizeof *pv);
+    size_t i;
+    if (!t || !pv) return coco_null();
+    for (i = 0; i < nprev; i++) pv[i] = coco_bytes_val(prev[i].ptr, prev[i].len);
+    t[0] = coco_str(tname);
+    t[1] = *key;
+    t[2] = coco_bytes_val(tracking.ptr, tracking.len);
+    t[3] = coco_bool(pending);
+    t[4] = coco_list(pv, nprev);
+    return coco_list(t, 5);
+}
+
+/* ---- run plumbing --------------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__kv_add(coco__run* run, coco_bytes key, const coco_value* val) {
+    coco__kv kv;
+    kv.key = key;
+    kv.val.ptr = NULL;
+    kv.val.len = 0;
+    if (val) {
+        coco_result rc = coco_value_encode(run->batch_arena, val, &kv.val);
+        if (rc != COCO_OK) return rc;
+        if (!kv.val.ptr) kv.val.ptr = "";
+    }
+    return coco__vpush(&run->kvs, &kv, sizeof kv) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
+COCO__PRIVATE void coco__report(coco__run* run, const char* path, const char* fn, coco_result rc,
+                                const char* msg) {
+    coco_env* env = run->env;
+    coco_error_info e;
+    char line[COCO__ERRMSG_CAP];
+    if (!msg || !*msg) msg = coco_result_str(rc);
+    coco__fmt(line, sizeof line, "component %s (%s): %s", path, fn, msg);
+    if (run->first_err == COCO_OK) {
+        run->first_err = rc;
+        coco__fmt(run->app->err, sizeof run->app->err, "%s", line);
+    }
+    e.app = run->app->name; e.path = path; e.fn = fn; e.code = rc; e.msg = msg;
+    if (env->on_error) env->on_error(env->on_error_user, &e);
+    coco__emit(&env->lg, COCO_LOG_ERROR, rc, line, __FILE__, __LINE__);
+}
+
+/* Tombstones for every target state of the subtree at `pathfp`, and deletes of its records. */
+COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, int depth) {
+    coco_arena* ar = run->batch_arena;
+    coco_bytes key = coco__app_key(ar, run->app, 'c', &pathfp), raw;
+    coco_value rec;
+    const coco_value *t, *c, *f;
+    coco_result rc;
+    size_t i;
+    if (depth > 256) return COCO_ERR_LIMIT;
+    rc = coco_store_get(run->env->store, key.ptr, key.len, ar, &raw);
+    if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
+    if (rc != COCO_OK) return rc;
+    if ((rc = coco_value_decode(ar, raw.ptr, raw.len, &rec)) != COCO_OK) return rc;
+    t = coco__field(&rec, "t");
+    for (i = 0; i < coco__list_len(t); i++) {
+        const coco_value* e = coco__list_at(t, i);
+        coco_bytes* poss;
+        int pend;
+        size_t n;
+        coco_fp tk;
+        coco_value tomb[3], pv[1];
+        if (!coco__tstate_ok(e)) continue;
+        n = coco__possible(ar, e, &poss, &pend);
+        (void)pv;
+        {
+            char* tname = coco_arena_strndup(ar, e->u.list.items[0].u.s.ptr,
+                                             e->u.list.items[0].u.s.len);
+            coco_value* pl = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *pl);
+            size_t j;
+            if (!tname || !pl) return COCO_ERR_NOMEM;
+            for (j = 0; j < n; j++) pl[j] = coco_bytes_val(poss[j].ptr, poss[j].len);
+            if ((rc = coco__tk_fp(ar, tname, &e->u.list.items[1], &tk)) != COCO_OK) return rc;
+            tomb[0] = coco_str(tname);
+            tomb[1] = e->u.list.items[1];
+            tomb[2] = coco_list(pl, n);
+        }
+        {
+            coco_value tv = coco_list(tomb, 3);
+            if ((rc = coco__kv_add(run, coco__app_key(ar, run->app, 'z', &tk), &tv)) != COCO_OK)
+                return rc;
+        }
+    }
+    c = coco__field(&rec, "c");
+    for (i = 0; i < coco__list_len(c); i++)
+        if ((rc = coco__collect_removed(run, coco__val_fp_bytes(coco__list_at(c, i)), depth + 1)))
+            return rc;
+    f = coco__field(&rec, "f");
+    if (f && f->kind == COCO_STR) {
+        char* fname = coco_arena_strndup(ar, f->u.s.ptr, f->u.s.len);
+        if (fname) COCO__STAT(run->app, fname, deleted);
+    }
+    return coco__kv_add(run, key, NULL);
+}
+
+COCO__PRIVATE coco_result coco__txn_kvs(coco_txn* t, const coco__kv* kvs, size_t n) {
+    size_t i;
+    coco_result rc = COCO_OK;
+    for (i = 0; i < n && rc == COCO_OK; i++)
+        rc = kvs[i].val.ptr ? coco_txn_put(t, kvs[i].key.ptr, kvs[i].key.len, kvs[i].val.ptr,
+                                           kvs[i].val.len)
+                            : coco_txn_del(t, kvs[i].key.ptr, kvs[i].key.len);
+    return rc;
+}
+
+COCO__PRIVATE coco_result coco__put_next_id(coco__run* run, coco_txn* t) {
+    coco_bytes k = coco__app_key(run->batch_arena, run->app, 'n', NULL), v;
+    coco_value iv = coco_int(run->next_id);
+    coco_result rc;
+    if (!run->id_dirty) return COCO_OK;
+    if ((rc = coco_value_encode(run->batch_arena, &iv, &v)) != COCO_OK) return rc;
+    run->id_dirty = 0;
+    return coco_txn_put(t, k.ptr, k.len, v.ptr, v.len);
+}
+
+/* Applies `acts` target by target, in order of first appearance; marks the submissions of a
+   failed target.  Returns the first failure. */
+COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size_t n,
+                                           coco__sub* subs, const char* const* sub_paths) {
+    coco_result first = COCO_OK;
+    size_t i, j;
+    char* done;
+    coco_action* batch;
+    if (!n) return COCO_OK;
+    done = (char*)coco_arena_alloc(run->batch_arena, n);
+    batch = (coco_action*)coco_arena_alloc(run->batch_arena, n * sizeof *batch);
+    if (!done || !batch) return COCO_ERR_NOMEM;
+    memset(done, 0, n);
+    for (i = 0; i < n; i++) {
+        coco_target* t = acts[i].t;
+        size_t m = 0;
+        char err[COCO__ERRMSG_CAP / 2];
+        coco_result rc;
+        if (done[i]) continue;
+        for (j = i; j < n; j++)
+            if (!done[j] && acts[j].t == t) { batch[m++] = acts[j].a; done[j] = 1; }
+        err[0] = 0;
+        rc = t->vt.apply(t->user, batch, m, err, sizeof err);
+        if (rc != COCO_OK) {
+            char msg[COCO__ERRMSG_CAP];
+            coco__fmt(msg, sizeof msg, "target '%s' failed to apply %zu action(s): %s", t->name,
+                     m, err[0] ? err : coco_result_str(rc));
+            if (first == COCO_OK) first = rc;
+            for (j = i; j < n; j++)
+                if (acts[j].t == t && subs) {
+                    if (!subs[acts[j].sub].failed)
+                        coco__report(run, sub_paths ? sub_paths[acts[j].sub] : "?", t->name, rc,
+                                     msg);
+                    subs[acts[j].sub].failed = 1;
+                }
+            if (!subs) coco__report(run, "(cleanup)", t->name, rc, msg);
+            continue;
+        }
+        for (j = 0; j < m; j++) {
+            if (batch[j].kind == COCO_ACTION_UPSERT) run->upserts++;
+            else if (batch[j].kind == COCO_ACTION_DELETE) run->deletes++;
+        }
+    }
+    return first;
+}
+
+/* Commits and applies the current batch of submissions (see the protocol above). */
+COCO__PRIVATE coco_result coco__flush(coco__run* run) {
+    size_t ns = COCO__VLEN(run->subs, coco__sub), i;
+    coco__sub* subs = (coco__sub*)(void*)run->subs.ptr;
+    const char** paths;
+    coco_txn* t;
+    coco_result rc, applied;
+    int any_pending = 0;
+    if (!ns && !run->id_dirty) return COCO_OK;
+    paths = (const char**)coco_arena_alloc(run->batch_arena, (ns ? ns : 1) * sizeof *paths);
+    if (!paths) return COCO_ERR_NOMEM;
+    for (i = 0; i < ns; i++) {
+        paths[i] = (const char*)subs[i].unused;
+        if (subs[i].pending.len) any_pending = 1;
+    }
+    if (any_pending) {
+        if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) return rc;
+        for (i = 0; i < ns && rc == COCO_OK; i++)
+            if (subs[i].pending.len)
+                rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len,
+                                  subs[i].pending.ptr, subs[i].pending.len);
+        if (rc != COCO_OK) { coco_txn_abort(t); return rc; }
+        if ((rc = coco_txn_commit(t)) != COCO_OK) return rc;
+        run->commits++;
+    }
+    applied = coco__apply_acts(run, (coco__act*)(void*)run->acts.ptr,
+                               COCO__VLEN(run->acts, coco__act), subs, paths);
+    if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) return rc;
+    for (i = 0; i < ns && rc == COCO_OK; i++) {
+        if (subs[i].failed) continue;
+        rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len, subs[i].final_rec.ptr,
+                          subs[i].final_rec.len);
+        if (rc == COCO_OK)
+            rc = coco__txn_kvs(t, (coco__kv*)(void*)run->kvs.ptr + subs[i].kv_start,
+                               subs[i].kv_end - subs[i].kv_start);
+    }
+    if (rc == COCO_OK) rc = coco__put_next_id(run, t);
+    if (rc != COCO_OK) { coco_txn_abort(t); return rc; }
+    if ((rc = coco_txn_commit(t)) != COCO_OK) return rc;
+    run->commits++;
+    run->subs.len = run->acts.len = run->kvs.len = 0;
+    coco_arena_reset(run->batch_arena);
+    if (applied != COCO_OK) run->apply_failures++;   /* reported per component already */
+    return COCO_OK;
+}
+
+/* ---- submit: from declarations to a submission ------------------------------------------------ */
+COCO__PRIVATE coco_value coco__fp_list(coco_arena* ar, const coco_fp* fps, size_t n) {
+    coco_value* items = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *items);
+    size_t i;
+    if (!items) return coco_null();
+    for (i = 0; i < n; i++) items[i] = coco__fp_val(ar, fps[i]);
+    return coco_list(items, n);
+}
+
+COCO__PRIVATE coco_value coco__ids_val(coco_arena* ar, coco_ctx* ctx, int uuid) {
+    size_t i, n = COCO__VLEN(ctx->idstates, coco__idstate), k = 0, j;
+    coco_value* items = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *items);
+    if (!items) return coco_null();
+    for (i = 0; i < n; i++) {
+        coco__idstate* st = &COCO__VAT(ctx->idstates, coco__idstate, i);
+        size_t m = uuid ? st->ids.len / 16 : COCO__VLEN(st->ids, int64_t);
+        coco_value* pair = (coco_value*)coco_arena_alloc(ar, 2 * sizeof *pair);
+        coco_value* ids = (coco_value*)coco_arena_alloc(ar, (m ? m : 1) * sizeof *ids);
+        if (st->uuid != uuid) continue;
+        if (!pair || !ids) return coco_null();
+        for (j = 0; j < m; j++) {
+            if (uuid) {
+                unsigned char* u = (unsigned char*)coco_arena_alloc(ar, 16);
+                if (!u) return coco_null();
+                memcpy(u, st->ids.ptr + j * 16, 16);
+                ids[j] = coco_uuid(u);
+            } else ids[j] = coco_int(COCO__VAT(st->ids, int64_t, j));
+        }
+        pair[0] = coco__fp_val(ar, st->dep);
+        pair[1] = coco_list(ids, m);
+        items[k++] = coco_list(pair, 2);
+    }
+    return coco_list(items, k);
+}
+
+typedef struct coco__recparts {
+    coco_value path, fn, memo_key, deps, ret, targets, kids, xents, ids, uuids;
+    int        memo;
+} coco__recparts;
+
+COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts* p, coco_bytes* out) {
+    coco_map_entry e[10];
+    size_t n = 0;
+    coco_value m;
+#define COCO__E(k, v) do { e[n].key = k; e[n].key_len = 1; e[n].val = v; n++; } while (0)
+    COCO__E("p", p->path);
+    COCO__E("f", p->fn);
+    if (p->memo) { COCO__E("k", p->memo_key); COCO__E("d", p->deps); COCO__E("r", p->ret); }
+    COCO__E("t", p->targets);
+    COCO__E("c", p->kids);
+    COCO__E("x", p->xents);
+    COCO__E("i", p->ids);
+    COCO__E("u", p->uuids);
+#undef COCO__E
+    m = coco_map(e, n);
+    return coco_value_encode(ar, &m, out);
+}
+
+typedef struct coco__oldidx { const coco_fp* tks; coco_fp f; } coco__oldidx;
+COCO__PRIVATE int coco__oldidx_eq(void* ctx, uint64_t val) {
+    coco__oldidx* o = (coco__oldidx*)ctx;
+    return coco_fp_eq(o->tks[val - 1], o->f);
+}
+
+COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coco_fp memo_key) {
+    coco__run* run = ctx->run;
+    coco_arena* ar = run->batch_arena;
+    const coco_value* old_t = coco__field(ctx->old, "t");
+    const coco_value* old_c = coco__field(ctx->old, "c");
+    size_t nold = coco__list_len(old_t), ndecl = COCO__VLEN(ctx->decls, coco__decl);
+    size_t nkids = COCO__VLEN(ctx->kids, coco_fp), i, j, kv0 = COCO__VLEN(run->kvs, coco__kv);
+    size_t nact0 = COCO__VLEN(run->acts, coco__act), npend;
+    coco_fp* old_tk = (coco_fp*)coco_arena_alloc(ar, (nold ? nold : 1) * sizeof *old_tk);
+    char* used = (char*)coco_arena_alloc(ar, nold ? nold : 1);
+    coco_value* fin_t = (coco_value*)coco_arena_alloc(ar, (ndecl ? ndecl : 1) * sizeof *fin_t);
+    coco_value* pen_t = (coco_value*)coco_arena_alloc(ar, (ndecl + nold + 1) * sizeof *pen_t);
+    coco__map idx;
+    coco__recparts rp;
+    coco_bytes final_rec, pending_rec;
+    coco_result rc = COCO_OK;
+    coco__sub sub;
+    if (!old_tk || !used || !fin_t || !pen_t) return COCO_ERR_NOMEM;
+    memset(used, 0, nold ? nold : 1);
+    if (coco__map_init(&idx, &run->env->a, nold)) return COCO_ERR_NOMEM;
+    for (i = 0; i < nold; i++) {
+        const coco_value* e = coco__list_at(old_t, i);
+        coco__oldidx oi;
+        coco__map_slot* s;
+        char* tname;
+        memset(&old_tk[i], 0, sizeof old_tk[i]);
+        if (!coco__tstate_ok(e)) { used[i] = 1; continue; }
+        tname = coco_arena_strndup(ar, e->u.list.items[0].u.s.ptr, e->u.list.items[0].u.s.len);
+        if (!tname || coco__tk_fp(ar, tname, &e->u.list.items[1], &old_tk[i]) != COCO_OK) {
+            rc = COCO_ERR_NOMEM;
+            goto done;
+        }
+        oi.tks = old_tk; oi.f = old_tk[i];
+        if (coco__map_reserve1(&idx)) { rc = COCO_ERR_NOMEM; goto done; }
+        s = coco__map_find(&idx, coco__fp_hash(old_tk[i]), coco__oldidx_eq, &oi);
+        if (!s->val) { s->hash = coco__fp_hash(old_tk[i]); s->val = i + 1; idx.count++; }
+    }
+    npend = 0;
+    for (i = 0; i < ndecl; i++) {
+        coco__decl* d = &COCO__VAT(ctx->decls, coco__decl, i);
+        coco__oldidx oi;
+        coco__map_slot* s;
+        coco_bytes* prev = NULL;
+        size_t nprev = 0;
+        int pending = 0;
+        coco_action act;
+        coco_value key, value;
+        oi.tks = old_tk; oi.f = d->tk;
+        s = coco__map_find(&idx, coco__fp_hash(d->tk), coco__oldidx_eq, &oi);
+        if (s->val) {
+            used[s->val - 1] = 1;
+            nprev = coco__possible(ar, coco__list_at(old_t, s->val - 1), &prev, &pending);
+        }
+        if ((rc = coco_value_copy(ar, &d->key, &key)) != COCO_OK) goto done;
+        if ((rc = coco_value_copy(ar, &d->value, &value)) != COCO_OK) goto done;
+        rc = coco__reconcile(d->t, ar, &key, &value, prev, nprev, run->full || pending, &act);
+        if (rc != COCO_OK) {
+            coco_ctx_fail(ctx, rc, "target '%s': reconcile failed at %s", d->t->name,
+                          ctx->path_str);
+            goto done;
+        }
+        fin_t[i] = coco__tstate(ar, d->t->name, &key, act.tracking, 0, NULL, 0);
+        if (act.kind != COCO_ACTION_NONE) {
+            coco__act a;
+            a.t = d->t;
+            a.a = act;
+            a.sub = COCO__VLEN(run->subs, coco__sub);
+            if (!coco__vpush(&run->acts, &a, sizeof a)) { rc = COCO_ERR_NOMEM; goto done; }
+            pen_t[npend++] = coco__tstate(ar, d->t->name, &key, act.tracking, 1, prev, nprev);
+        } else {
+            pen_t[npend++] = fin_t[i];
+        }
+    }
+    /* no longer declared: tombstones (deleted at the end of the run unless re-declared) */
+    for (i = 0; i < nold; i++) {
+        const coco_value* e;
+        coco_bytes* poss;
+        int pend;
+        size_t n;
+        coco_value tomb[3], tv;
+        coco_value* pl;
+        if (used[i]) continue;
+        e = coco__list_at(old_t, i);
+        pen_t[npend++] = *e;
+        n = coco__possible(ar, e, &poss, &pend);
+        if (!(pl = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *pl))) {
+            rc = COCO_ERR_NOMEM;
+            goto done;
+        }
+        for (j = 0; j < n; j++) pl[j] = coco_bytes_val(poss[j].ptr, poss[j].len);
+        tomb[0] = e->u.list.items[0];
+        tomb[1] = e->u.list.items[1];
+        tomb[2] = coco_list(pl, n);
+        tv = coco_list(tomb, 3);
+        if ((rc = coco__kv_add(run, coco__app_key(ar, run->app, 'z', &old_tk[i]), &tv))) goto done;
+    }
+    /* children no longer mounted: their whole subtree goes */
+    for (i = 0; i < coco__list_len(old_c); i++) {
+        coco_fp cf = coco__val_fp_bytes(coco__list_at(old_c, i));
+        int still = 0;
+        for (j = 0; j < nkids && !still; j++) still = coco_fp_eq(COCO__VAT(ctx->kids, coco_fp, j), cf);
+        if (!still && (rc = coco__collect_removed(run, cf, 0)) != COCO_OK) goto done;
+    }
+    memset(&rp, 0, sizeof rp);
+    rp.path = ctx->path;
+    rp.fn = coco_str(ctx->fn->name);
+    rp.memo = ctx->fn->memo;
+    if (rp.memo) {
+        coco__frame* f = coco__frame_top(ctx);
+        rp.memo_key = coco__fp_val(ar, memo_key);
+        rp.deps = coco__deps_val(ar, f);
+        rp.ret = ret ? *ret : coco_null();
+    }
+    rp.targets = coco_list(fin_t, ndecl);
+    rp.kids = coco__fp_list(ar, (const coco_fp*)(void*)ctx->kids.ptr, nkids);
+    rp.xents = coco_list((const coco_value*)(void*)ctx->xents.ptr, COCO__VLEN(ctx->xents, coco_value));
+    rp.ids = coco__ids_val(ar, ctx, 0);
+    rp.uuids = coco__ids_val(ar, ctx, 1);
+    if ((rc = coco__rec_encode(ar, &rp, &final_rec)) != COCO_OK) {
+        coco_ctx_fail(ctx, rc, "%s", coco_arena_errmsg(ar));
+        goto done;
+    }
+    pending_rec.ptr = NULL;
+    pending_rec.len = 0;
+    if (COCO__VLEN(run->acts, coco__act) > nact0) {
+        /* pending: every state the targets may hold, all children, no memo */
+        size_t nold_c = coco__list_len(old_c), k = 0;
+        coco_value* allk = (coco_value*)coco_arena_alloc(ar, (nold_c + nkids + 1) * sizeof *allk);
+        if (!allk) { rc = COCO_ERR_NOMEM; goto done; }
+        for (i = 0; i < nold_c; i++) allk[k++] = *coco__list_at(old_c, i);
+        for (i = 0; i < nkids; i++) allk[k++] = coco__fp_val(ar, COCO__VAT(ctx->kids, coco_fp, i));
+        rp.memo = 0;
+        rp.targets = coco_list(pen_t, npend);
+        rp.kids = coco_list(allk, k);
+        if ((rc = coco__rec_encode(ar, &rp, &pending_rec)) != COCO_OK) goto done;
+    }
+    if (!pending_rec.len && COCO__VLEN(run->kvs, coco__kv) == kv0 &&
+        final_rec.len == ctx->old_bytes.len &&
+        memcmp(final_rec.ptr, ctx->old_bytes.ptr, final_rec.len) == 0)
+        goto done;   /* nothing changed: no write at all */
+    memset(&sub, 0, sizeof sub);
+    sub.pending = pending_rec;
+    sub.final_rec = final_rec;
+    sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    sub.kv_start = kv0;
+    sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
+    sub.unused = (const coco__ctxval*)(const void*)coco_arena_strndup(ar, ctx->path_str,
+                                                                      strlen(ctx->path_str));
+    if (!coco__vpush(&run->subs, &sub, sizeof sub)) { rc = COCO_ERR_NOMEM; goto done; }
+    coco__map_free(&idx);
+    return COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX ? coco__flush(run) : COCO_OK;
+done:
+    coco__map_free(&idx);
+    if (rc != COCO_OK) {
+        /* drop what this component added to the batch */
+        run->acts.len = nact0 * sizeof(coco__act);
+        run->kvs.len = kv0 * sizeof(coco__kv);
+    }
+    return rc;
+}
+
+/* ---- running components --------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__args_fp(coco_arena* ar, const char* name, const coco_value* args,
+                                        size_t nargs, coco_fp* out) {
+    coco_value parts[2], l;
+    parts[0] = coco_str(name);
+    parts[1] = coco_list(args, nargs);
+    l = coco_list(parts, 2);
+    return coco_value_fp(ar, &l, out);
+}
+
+COCO__PRIVATE coco_result coco__load_record(coco_ctx* ctx) {
+    coco_bytes key = coco__app_key(ctx->arena, ctx->run->app, 'c', &ctx->pathfp), raw;
+    coco_value* rec;
+    coco_result rc = coco_store_get(ctx->run->env->store, key.ptr, key.len, ctx->arena, &raw);
+    if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
+    if (rc != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "state of %s: %s", ctx->path_str,
+                             coco_store_errmsg(ctx->run->env->store));
+    if (!(rec = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *rec))) return COCO_ERR_NOMEM;
+    if ((rc = coco_value_decode(ctx->arena, raw.ptr, raw.len, rec)) != COCO_OK || rec->kind != COCO_MAP)
+        return coco_ctx_fail(ctx, COCO_ERR_CORRUPT, "state of %s is not a component record: %s",
+                             ctx->path_str, coco_arena_errmsg(ctx->arena));
+    ctx->old = rec;
+    ctx->old_bytes = raw;
+    return COCO_OK;
+}
+
+/* After a failure: keep the old record, but list children mounted for the first time so
+   they are not orphaned if the next run no longer mounts them. */
+COCO__PRIVATE coco_result coco__keep_new_kids(coco_ctx* ctx) {
+    coco__run* run = ctx->run;
+    coco_arena* ar = run->batch_arena;
+    const coco_value* old_c = coco__field(ctx->old, "c");
+    size_t nold = coco__list_len(old_c), nk = COCO__VLEN(ctx->kids, coco_fp), i, j, k = 0, nf;
+    coco_value* all = (coco_value*)coco_arena_alloc(ar, (nold + nk + 1) * sizeof *all);
+    coco_map_entry* ents;
+    coco__sub sub;
+    coco_value m;
+    int added = 0;
+    if (!all) return COCO_ERR_NOMEM;
+    for (i = 0; i < nold; i++) all[k++] = *coco__list_at(old_c, i);
+    for (i = 0; i < nk; i++) {
+        coco_fp f = COCO__VAT(ctx->kids, coco_fp, i);
+        int found = 0;
+        for (j = 0; j < nold && !found; j++) found = coco__val_is_fp(coco__list_at(old_c, j), f);
+        if (!found) { all[k++] = coco__fp_val(ar, f); added = 1; }
+    }
+    if (!added) return COCO_OK;
+    nf = ctx->old ? ctx->old->u.map.count : 0;
+    if (!(ents = (coco_map_entry*)coco_arena_alloc(ar, (nf + 3) * sizeof *ents))) return COCO_ERR_NOMEM;
+    k = 0;
+    for (i = 0; i < nf; i++) {
+        const coco_map_entry* e = &ctx->old->u.map.entries[i];
+        if (e->key_len == 1 && (e->key[0] == 'c' || e->key[0] == 'k')) continue;  /* no memo */
+        ents[k++] = *e;
+    }
+    ents[k].key = "c"; ents[k].key_len = 1; ents[k].val = coco_list(all, nold + nk); k++;
+    if (!ctx->old) {
+        ents[k].key = "p"; ents[k].key_len = 1; ents[k].val = ctx->path; k++;
+        ents[k].key = "f"; ents[k].key_len = 1; ents[k].val = coco_str(ctx->fn->name); k++;
+    }
+    m = coco_map(ents, k);
+    memset(&sub, 0, sizeof sub);
+    if (coco_value_encode(ar, &m, &sub.final_rec) != COCO_OK) return COCO_ERR_NOMEM;
+    sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    sub.kv_start = sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
+    sub.unused = (const coco__ctxval*)(const void*)"";
+    return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
+/* Runs (or skips, on a memo hit) the component `fn(args)` at `path`.  With ret_arena, the
+   component's value is copied there into *ret_out. */
+COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
+                                              const coco_value* path, coco_fp pathfp,
+                                              const coco_fn* fn, const coco_value* args,
+                                              size_t nargs, coco_arena* ret_arena,
+                                              coco_value* ret_out) {
+    coco_ctx* ctx;
+    coco__fnreg* reg;
+    coco_result rc = COCO_OK;
+    coco_fp key;
+    coco_value ret = coco_null();
+    coco__frame* f;
+    (void)parent;
+    if (!(reg = coco__fn_reg(run->env, fn, &rc))) return rc;
+    if ((rc = coco__ctx_create(run, parent, fn, &ctx)) != COCO_OK) return rc;
+    ctx->pathfp = pathfp;
+    if ((rc = coco_value_copy(ctx->arena, path, &ctx->path)) != COCO_OK) goto out;
+    ctx->path_str = coco__render_path(ctx->arena, &ctx->path);
+    if ((rc = coco__load_record(ctx)) != COCO_OK) goto fail;
+    if ((rc = coco__args_fp(ctx->arena, fn->name, args, nargs, &key)) != COCO_OK) {
+        coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded: %s", fn->name,
+                      coco_arena_errmsg(ctx->arena));
+        goto fail;
+    }
+    if (fn->memo && !run->full && ctx->old && coco__val_is_fp(coco__field(ctx->old, "k"), key) &&
+        coco__deps_valid(run->env, coco__field(ctx->old, "d"))) {
+        /* memo hit: the subtree stays as it is; nothing is written */
+        const coco_value* t = coco__field(ctx->old, "t");
+        size_t i;
+        for (i = 0; i < coco__list_len(t); i++) {
+            const coco_value* e = coco__list_at(t, i);
+            coco_fp tk;
+            char* tname;
+            if (!coco__tstate_ok(e)) continue;
+            tname = coco_arena_strndup(ctx->arena, e->u.list.items[0].u.s.ptr,
+                                       e->u.list.items[0].u.s.len);
+            if (!tname || coco__tk_fp(ctx->arena, tname, &e->u.list.items[1], &tk) != COCO_OK ||
+                coco__declared_add(run, tk)) { rc = COCO_ERR_NOMEM; goto out; }
+        }
+        COCO__STAT(run->app, fn->name, unchanged);
+        if (ret_arena) {
+            const coco_value* r = coco__field(ctx->old, "r");
+            rc = coco_value_copy(ret_arena, r ? r : &ret, ret_out);
+        }
+        goto out;
+    }
+    if (!(f = coco__frame_push(ctx, fn->logic_tracking))) { rc = COCO_ERR_NOMEM; goto out; }
+    if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
+    COCO__STAT(run->app, fn->name, started);
+    if (ctx->old) COCO__STAT(run->app, fn->name, reprocessed);
+    else COCO__STAT(run->app, fn->name, added);
+    rc = fn->body(ctx, args, nargs, &ret);
+    if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
+    if (rc != COCO_OK) goto fail;
+    if ((rc = coco__submit(ctx, &ret, key)) != COCO_OK) goto fail;
+    if (ret_arena) rc = coco_value_copy(ret_arena, &ret, ret_out);
+    goto out;
+fail:
+    COCO__STAT(run->app, fn->name, errors);
+    coco__report(run, ctx->path_str ? ctx->path_str : "?", fn->name, rc,
+                 ctx->err[0] ? ctx->err : NULL);
+    coco__fmt(run->last_err, sizeof run->last_err, "%s",
+             ctx->err[0] ? ctx->err : coco_result_str(rc));
+    if (coco__keep_new_kids(ctx) != COCO_OK) rc = COCO_ERR_NOMEM;
+out:
+    coco__ctx_destroy(ctx);
+    return rc;
+}
+
+COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
+                                      const coco_fn* fn, const coco_value* args, size_t nargs,
+                                      int want, coco_value* ret) {
+    coco__run* run;
+    size_t n, i;
+    coco_value* items;
+    coco_value path;
+    coco_fp pf;
+    coco__fpset_eq eq;
+    coco__map_slot* s;
+    coco_result rc;
+    uint64_t fails;
+    if (!ctx || !fn || (nargs && !args)) return COCO_ERR_INVALID_ARG;
+    run = ctx->run;
+    if (ctx->in_memo)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "a memoized function mounts a child "
+                             "component (%s under %s); memoized functions called with coco_call "
+                             "must not mount: make it a component instead", fn->name,
+                             ctx->path_str);
+    for (i = 0; i < nsuffix; i++)
+        if (!coco__is_key_kind(&suffix[i], 0))
+            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "child key of kind %d under %s: a "
+                                 "path key is null, bool, int, string, bytes, uuid, symbol or a "
+                                 "list of those", (int)suffix[i].kind, ctx->path_str);
+    n = coco__list_len(&ctx->path);
+    if (!(items = (coco_value*)coco_arena_alloc(ctx->arena, (n + nsuffix) * sizeof *items)))
+        return COCO_ERR_NOMEM;
+    for (i = 0; i < n; i++) items[i] = ctx->path.u.list.items[i];
+    for (i = 0; i < nsuffix; i++) items[n + i] = suffix[i];
+    path = coco_list(items, n + nsuffix);
+    if ((rc = coco_value_fp(ctx->arena, &path, &pf)) != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "child path under %s: %s", ctx->path_str,
+                             coco_arena_errmsg(ctx->arena));
+    eq.arr = (const coco_fp*)(void*)ctx->kids.ptr;
+    eq.f = pf;
+    if (coco__map_reserve1(&ctx->kid_set)) return COCO_ERR_NOMEM;
+    s = coco__map_find(&ctx->kid_set, coco__fp_hash(pf), coco__fpset_eqfn, &eq);
+    if (s->val)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "duplicate child path %s: mounted twice "
+                             "under %s", coco__render_path(ctx->arena, &path), ctx->path_str);
+    if (!coco__vpush(&ctx->kids, &pf, sizeof pf)) return COCO_ERR_NOMEM;
+    s->hash = coco__fp_hash(pf);
+    s->val = COCO__VLEN(ctx->kids, coco_fp);
+    ctx->kid_set.count++;
+    fails = run->apply_failures;
+    rc = coco__run_component(run, ctx, &path, pf, fn, args, nargs, want ? ctx->arena : NULL, ret);
+    if (!want) return rc == COCO_ERR_NOMEM ? rc : COCO_OK;   /* isolated failure */
+    if (rc == COCO_OK) rc = coco__flush(run);
+    if (rc == COCO_OK && run->apply_failures != fails) rc = COCO_ERR_CONNECTOR;
+    if (rc != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s",
+                             coco__render_path(ctx->arena, &path), run->last_err[0] ?
+                             run->last_err : coco_result_str(rc));
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                const coco_value* args, size_t nargs) {
+    return coco__mount(ctx, &key, 1, fn, args, nargs, 0, NULL);
+}
+
+COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                    const coco_value* args, size_t nargs, coco_value* ret) {
+    coco_value dummy;
+    return coco__mount(ctx, &key, 1, fn, args, nargs, 1, ret ? ret : &dummy);
+}
+
+COCO_API coco_result coco_mount_each(coco_ctx* ctx, const coco_fn* fn, const coco_value* keys,
+                                     const coco_value* items, size_t n) {
+    size_t i;
+    coco_value suffix[2];
+    coco_result rc;
+    if (!ctx || !fn || (n && (!keys || !items))) return COCO_ERR_INVALID_ARG;
+    suffix[0] = coco_symbol(fn->name);
+    for (i = 0; i < n; i++) {
+        suffix[1] = keys[i];
+        if ((rc = coco__mount(ctx, suffix, 2, fn, &items[i], 1, 0, NULL)) != COCO_OK) return rc;
+    }
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
+                               size_t nargs, coco_value* ret) {
+    coco__run* run;
+    coco__fnreg* reg;
+    coco__frame* f;
+    coco_result rc = COCO_OK;
+    coco_fp key;
+    size_t decl0, i;
+    coco_value dummy = coco_null();
+    if (!ctx || !fn || (nargs && !args)) return COCO_ERR_INVALID_ARG;
+    if (!ret) ret = &dummy;
+    run = ctx->run;
+    if (!(reg = coco__fn_reg(run->env, fn, &rc)))
+        return coco_ctx_fail(ctx, rc, "%s", run->env->err);
+    if (!(f = coco__frame_push(ctx, fn->logic_tracking))) return COCO_ERR_NOMEM;
+    if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
+    if (fn->memo) {
+        const coco_value* x = coco__field(ctx->old, "x");
+        if ((rc = coco__args_fp(ctx->arena, fn->name, args, nargs, &key)) != COCO_OK) {
+            coco__frame_pop(ctx);
+            return coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded at %s: %s",
+                                 fn->name, ctx->path_str, coco_arena_errmsg(ctx->arena));
+        }
+        for (i = 0; i < coco__list_len(x) && !run->full; i++) {
+            const coco_value* e = coco__list_at(x, i);
+            const coco_value* decls;
+            size_t j;
+            if (coco__list_len(e) != 4 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
+            if (!coco__deps_valid(run->env, &e->u.list.items[1])) break;
+            /* memo hit: the stored value, the stored declarations, the stored deps */
+            decls = &e->u.list.items[3];
+            for (j = 0; j < coco__list_len(decls); j++) {
+                const coco_value* d = coco__list_at(decls, j);
+                coco_target* t;
+                if (coco__list_len(d) != 3 || d->u.list.items[0].kind != COCO_STR) continue;
+                t = coco__target_find(run->env, d->u.list.items[0].u.s.ptr,
+                                      d->u.list.items[0].u.s.len);
+                if (!t) {
+                    coco__frame_pop(ctx);
+                    return coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "memo of %s at %s declares "
+                                         "target '%.*s', which is not registered", fn->name,
+                                         ctx->path_str, (int)d->u.list.items[0].u.s.len,
+                                         d->u.list.items[0].u.s.ptr);
+                }
+                if ((rc = coco__declare(ctx, t, &d->u.list.items[1], &d->u.list.items[2]))) {
+                    coco__frame_pop(ctx);
+                    return rc;
+                }
+            }
+            coco__frame_add_stored(ctx, f, &e->u.list.items[1]);
+            if (!coco__vpush(&ctx->xents, e, sizeof *e)) rc = COCO_ERR_NOMEM;
+            else rc = coco_value_copy(ctx->arena, &e->u.list.items[2], ret);
+            COCO__STAT(run->app, fn->name, unchanged);
+            coco__frame_pop(ctx);
+            return rc;
+        }
+        ctx->in_memo++;
+    }
+    decl0 = COCO__VLEN(ctx->decls, coco__decl);
+    COCO__STAT(run->app, fn->name, started);
+    rc = fn->body(ctx, args, nargs, ret);
+    if (fn->memo) {
+        ctx->in_memo--;
+        if (rc == COCO_OK) {
+            size_t nd = COCO__VLEN(ctx->decls, coco__decl) - decl0;
+            coco_value* ent = (coco_value*)coco_arena_alloc(ctx->arena, 4 * sizeof *ent);
+            coco_value* dl = (coco_value*)coco_arena_alloc(ctx->arena, (nd ? nd : 1) * sizeof *dl);
+            if (!ent || !dl) rc = COCO_ERR_NOMEM;
+            for (i = 0; i < nd && rc == COCO_OK; i++) {
+                coco__decl* d = &COCO__VAT(ctx->decls, coco__decl, decl0 + i);
+                coco_value* tr = (coco_value*)coco_arena_alloc(ctx->arena, 3 * sizeof *tr);
+                if (!tr) { rc = COCO_ERR_NOMEM; break; }
+                tr[0] = coco_str(d->t->name);
+                tr[1] = d->key;
+                tr[2] = d->value;
+                dl[i] = coco_list(tr, 3);
+            }
+            if (rc == COCO_OK) {
+                coco_value e;
+                ent[0] = coco__fp_val(ctx->arena, key);
+                ent[1] = coco__deps_val(ctx->arena, f);
+                rc = coco_value_copy(ctx->arena, ret, &ent[2]);
+                ent[3] = coco_list(dl, nd);
+                e = coco_list(ent, 4);
+                if (rc == COCO_OK && !coco__vpush(&ctx->xents, &e, sizeof e)) rc = COCO_ERR_NOMEM;
+            }
+        }
+    }
+    if (rc != COCO_OK) COCO__STAT(run->app, fn->name, errors);
+    coco__frame_pop(ctx);
+    return rc;
+}
+
+COCO_API coco_result coco_map_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* items,
+                                   size_t n, coco_value* rets) {
+    size_t i;
+    coco_result rc;
+    if (!ctx || !fn || (n && (!items || !rets))) return COCO_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if ((rc = coco_call(ctx, fn, &items[i], 1, &rets[i])) != COCO_OK) return rc;
+    return COCO_OK;
+}
+
+/* ---- end of run: tombstones ----------------------------------------------------------------- */
+typedef struct coco__tomb {
+    coco_bytes   key;
+    coco_target* t;
+    coco_value   tkey;
+    coco_bytes*  poss;
+    size_t       nposs;
+} coco__tomb;
+
+typedef struct coco__tomb_scan {
+    coco__run* run;
+    coco__buf* out;
+    coco_result rc;
+} coco__tomb_scan;
+
+COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
+    coco__tomb_scan* ts = (coco__tomb_scan*)user;
+    coco_arena* ar = ts->run->batch_arena;
+    coco__tomb tb;
+    coco_value tv;
+    unsigned char* kc = (unsigned char*)coco_arena_alloc(ar, k.len);
+    int pend;
+    coco_value fake[5];
+    coco_value fl;
+    if (!kc) { ts->rc = COCO_ERR_NOMEM; return 1; }
+    memcpy(kc, k.ptr, k.len);
+    memset(&tb, 0, sizeof tb);
+    tb.key.ptr = kc;
+    tb.key.len = k.len;
+    if (coco_value_decode(ar, v.ptr, v.len, &tv) != COCO_OK || coco__list_len(&tv) != 3 ||
+        tv.u.list.items[0].kind != COCO_STR) {
+        ts->rc = COCO_ERR_CORRUPT;
+        coco__fmt(ts->run->app->err, sizeof ts->run->app->err, "malformed tombstone record in "
+                 "app '%s': %s", ts->run->app->name, coco_arena_errmsg(ar));
+        return 1;
+    }
+    tb.t = coco__target_find(ts->run->env, tv.u.list.items[0].u.s.ptr, tv.u.list.items[0].u.s.len);
+    tb.tkey = tv.u.list.items[1];
+    fake[0] = tv.u.list.items[0];
+    fake[1] = tv.u.list.items[1];
+    fake[2] = coco_null();
+    fake[3] = coco_bool(0);
+    fake[4] = tv.u.list.items[2];
+    fl = coco_list(fake, 5);
+    tb.nposs = coco__possible(ar, &fl, &tb.poss, &pend);
+    if (!tb.t) {
+        char msg[COCO__ERRMSG_CAP];
+        coco__fmt(msg, sizeof msg, "a target state of connector '%.*s' must be deleted, but no "
+                 "target is registered under that name; kept for a later run",
+                 (int)tv.u.list.items[0].u.s.len, tv.u.list.items[0].u.s.ptr);
+        coco__report(ts->run, "(cleanup)", "-", COCO_ERR_NOT_FOUND, msg);
+        return 0;
+    }
+    if (!coco__vpush(ts->out, &tb, sizeof tb)) { ts->rc = COCO_ERR_NOMEM; return 1; }
+    return 0;
+}
+
+/* Deletes every target state in the app's tombstones that nobody declared in this run. */
+COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
+    coco__buf tombs, acts;
+    coco__tomb_scan ts;
+    coco_scan_desc sd;
+    coco_bytes prefix = coco__app_key(run->batch_arena, run->app, 'z', NULL);
+    coco_txn* t;
+    size_t i, n;
+    coco_result rc = COCO_OK;
+    coco__buf_init(&tombs, &run->env->a);
+    coco__buf_init(&acts, &run->env->a);
+    memset(&sd, 0, sizeof sd);
+    sd.prefix = prefix;
+    ts.run = run; ts.out = &tombs; ts.rc = COCO_OK;
+    if ((rc = coco_store_scan(run->env->store, &sd, coco__tomb_collect, &ts)) != COCO_OK) goto out;
+    if ((rc = ts.rc) != COCO_OK) goto out;
+    n = COCO__VLEN(tombs, coco__tomb);
+    if (!n) goto out;
+    for (i = 0; i < n; i++) {
+        coco__tomb* tb = &COCO__VAT(tombs, coco__tomb, i);
+        coco_fp tk;
+        coco__act a;
+        memcpy(tk.bytes, (const unsigned char*)tb->key.ptr + tb->key.len - 16, 16);
+        if (coco__declared_has(run, tk)) continue;   /* owned elsewhere now: no delete */
+        rc = coco__reconcile(tb->t, run->batch_arena, &tb->tkey, NULL, tb->poss, tb->nposs, 0,
+                             &a.a);
+        if (rc != COCO_OK) goto out;
+        a.t = tb->t;
+        a.sub = i;
+        if (a.a.kind != COCO_ACTION_NONE && !coco__vpush(&acts, &a, sizeof a)) {
+            rc = COCO_ERR_NOMEM;
+            goto out;
+        }
+    }
+    {
+        /* apply target by target; a failed target keeps its tombstones */
+        coco__sub* fake = (coco__sub*)coco_arena_alloc(run->batch_arena, n * sizeof *fake);
+        const char** paths = (const char**)coco_arena_alloc(run->batch_arena, n * sizeof *paths);
+        if (!fake || !paths) { rc = COCO_ERR_NOMEM; goto out; }
+        memset(fake, 0, n * sizeof *fake);
+        for (i = 0; i < n; i++) paths[i] = "(cleanup of a removed target state)";
+        coco__apply_acts(run, (coco__act*)(void*)acts.ptr, COCO__VLEN(acts, coco__act), fake,
+                         paths);
+        if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) goto out;
+        for (i = 0; i < n && rc == COCO_OK; i++) {
+            coco__tomb* tb = &COCO__VAT(tombs, coco__tomb, i);
+            if (fake[i].failed) continue;
+            rc = coco_txn_del(t, tb->key.ptr, tb->key.len);
+        }
+        if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
+        if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
+        run->commits++;
+        for (i = 0; i < n; i++) if (fake[i].failed) { rc = COCO_ERR_CONNECTOR; break; }
+    }
+out:
+    coco__buf_free(&tombs);
+    coco__buf_free(&acts);
+    return rc;
+}
+
+/* ---- update and drop ------------------------------------------------------------------------ */
+COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full) {
+    coco_bytes k, v;
+    coco_value iv;
+    coco_result rc;
+    size_t i;
+    memset(run, 0, sizeof *run);
+    run->app = app;
+    run->env = app->env;
+    run->full = full;
+    run->next_id = 1;
+    coco__buf_init(&run->subs, &app->env->a);
+    coco__buf_init(&run->acts, &app->env->a);
+    coco__buf_init(&run->kvs, &app->env->a);
+    if ((rc = coco_arena_create(&app->env->a, &run->batch_arena)) != COCO_OK) return rc;
+    if (coco__map_init(&run->declared, &app->env->a, 64)) return COCO_ERR_NOMEM;
+    app->err[0] = 0;
+    for (i = 0; i < COCO__VLEN(app->stats, coco_fn_stats); i++) {
+        coco_fn_stats* s = &COCO__VAT(app->stats, coco_fn_stats, i);
+        const char* name = s->name;
+        memset(s, 0, sizeof *s);
+        s->name = name;
+    }
+    k = coco__app_key(run->batch_arena, app, 'n', NULL);
+    rc = coco_store_get(app->env->store, k.ptr, k.len, run->batch_arena, &v);
+    if (rc == COCO_OK && coco_value_decode(run->batch_arena, v.ptr, v.len, &iv) == COCO_OK &&
+        iv.kind == COCO_INT)
+        run->next_id = iv.u.i;
+    else if (rc != COCO_OK && rc != COCO_ERR_NOT_FOUND) return rc;
+    return COCO_OK;
+}
+
+COCO__PRIVATE void coco__run_free(coco__run* run) {
+    coco__buf_free(&run->subs);
+    coco__buf_free(&run->acts);
+    coco__buf_free(&run->kvs);
+    coco__map_free(&run->declared);
+    coco_arena_destroy(run->batch_arena);
+}
+
+COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
+                                     coco_stats* stats) {
+    coco__run run;
+    coco_result rc, rc2;
+    coco_value root = coco_list(NULL, 0);
+    coco_fp rootfp;
+    uint64_t t0 = coco__now_ns();
+    if (!app) return COCO_ERR_INVALID_ARG;
+    if ((rc = coco__run_init(&run, app, desc ? desc->full_reprocess : 0)) != COCO_OK) {
+        coco__run_free(&run);
+        return rc;
+    }
+    if ((rc = coco_value_fp(run.batch_arena, &root, &rootfp)) == COCO_OK)
+        rc = coco__run_component(&run, NULL, &root, rootfp, app->main, &app->arg, 1, NULL, NULL);
+    rc2 = coco__flush(&run);
+    if (rc == COCO_OK) rc = rc2;
+    if (rc == COCO_OK) {
+        rc = coco__process_tombstones(&run);
+        /* a failed cleanup is retried next run; it is reported but not the root's failure */
+        if (rc == COCO_ERR_CONNECTOR || rc == COCO_ERR_NOT_FOUND) rc = COCO_OK;
+    }
+    if (rc != COCO_OK && !app->err[0])
+        coco__fmt(app->err, sizeof app->err, "%s: %s", coco_result_str(rc),
+                 coco_store_errmsg(app->env->store));
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->fns = (const coco_fn_stats*)(void*)app->stats.ptr;
+        stats->nfns = COCO__VLEN(app->stats, coco_fn_stats);
+        stats->upserts = run.upserts;
+        stats->deletes = run.deletes;
+        stats->commits = run.commits;
+        stats->seconds = (double)(coco__now_ns() - t0) / 1e9;
+    }
+    coco__run_free(&run);
+    return rc;
+}
+
+typedef struct coco__drop_scan {
+    coco__run* run;
+    coco_result rc;
+} coco__drop_scan;
+
+COCO__PRIVATE int coco__drop_collect(void* user, coco_bytes k, coco_bytes v) {
+    coco__drop_scan* ds = (coco__drop_scan*)user;
+    coco_fp pf;
+    (void)v;
+    if (k.len != ds->run->app->prefix_len + 17) return 0;
+    memcpy(pf.bytes, (const unsigned char*)k.ptr + k.len - 16, 16);
+    ds->rc = coco__collect_removed(ds->run, pf, 0);
+    return ds->rc != COCO_OK;
+}
+
+COCO_API coco_result coco_app_drop(coco_app* app) {
+    coco__run run;
+    coco__drop_scan ds;
+    coco_scan_desc sd;
+    coco_txn* t;
+    coco_result rc;
+    if (!app) return COCO_ERR_INVALID_ARG;
+    if ((rc = coco__run_init(&run, app, 0)) != COCO_OK) goto out;
+    memset(&sd, 0, sizeof sd);
+    sd.prefix = coco__app_key(run.batch_arena, app, 'c', NULL);
+    ds.run = &run;
+    ds.rc = COCO_OK;
+    /* every component record becomes tombstones for its target states, atomically */
+    if ((rc = coco_store_scan(app->env->store, &sd, coco__drop_collect, &ds)) != COCO_OK) goto out;
+    if ((rc = ds.rc) != COCO_OK) goto out;
+    if ((rc = coco_store_txn_begin(app->env->store, &t)) != COCO_OK) goto out;
+    rc = coco__txn_kvs(t, (coco__kv*)(void*)run.kvs.ptr, COCO__VLEN(run.kvs, coco__kv));
+    if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
+    if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
+    run.kvs.len = 0;
+    if ((rc = coco__process_tombstones(&run)) != COCO_OK) {
+        if (!app->err[0]) snprintf(app->err, sizeof app->err, "drop of app '%s': some target "
+                                   "states could not be deleted; run drop again", app->name);
+        goto out;
+    }
+    {
+        /* nothing left to revert: the app's remaining state (ids) goes too */
+        coco_bytes k = coco__app_key(run.batch_arena, app, 'n', NULL);
+        if ((rc = coco_store_txn_begin(app->env->store, &t)) != COCO_OK) goto out;
+        coco_txn_del(t, k.ptr, k.len);
+        rc = coco_txn_commit(t);
+    }
+out:
+    coco__run_free(&run);
+    return rc;
 }
 
 #endif /* COCOINDEX_IMPLEMENTATION */

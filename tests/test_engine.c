@@ -1,0 +1,1077 @@
+/* tests/test_engine.c -- apps, components, memoization, context, target states, cleanup, ids.
+   Scenario ids from SCENARIOS.md are cited per test.  "Counts" come from the in-memory test
+   target below, which records inserts, updates and deletes per key. */
+#define COCOINDEX_IMPLEMENTATION
+#include "../cocoindex.h"
+#include "coco_test.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+/* ---- an in-memory target that counts what it is asked to do ----------------------------------- */
+#define MT_ROWS 512
+typedef struct mem_target {
+    int  inserts, updates, deletes, applies;
+    int  fail;                      /* 1: every apply fails */
+    int  n;
+    int  max_nprev;                 /* largest prev list reconcile saw */
+    char keys[MT_ROWS][96];
+    char vals[MT_ROWS][256];
+    char log[4096];                 /* "+key ~key -key " in apply order */
+} mem_target;
+
+static void render(const coco_value* v, char* out, size_t cap) {
+    if (v->kind == COCO_STR) snprintf(out, cap, "%.*s", (int)v->u.s.len, v->u.s.ptr);
+    else if (v->kind == COCO_INT) snprintf(out, cap, "%lld", (long long)v->u.i);
+    else snprintf(out, cap, "<kind %d>", (int)v->kind);
+}
+
+static int mt_find(mem_target* t, const char* k) {
+    int i;
+    for (i = 0; i < t->n; i++) if (strcmp(t->keys[i], k) == 0) return i;
+    return -1;
+}
+
+static const char* mt_get(mem_target* t, const char* k) {
+    int i = mt_find(t, k);
+    return i < 0 ? NULL : t->vals[i];
+}
+
+static coco_result mt_apply(void* user, const coco_action* acts, size_t n, char* err, size_t cap) {
+    mem_target* t = (mem_target*)user;
+    size_t i;
+    t->applies++;
+    if (t->fail) {
+        snprintf(err, cap, "test target refuses (fail=%d)", t->fail);
+        return COCO_ERR_CONNECTOR;
+    }
+    for (i = 0; i < n; i++) {
+        char k[96], v[256];
+        int at;
+        render(&acts[i].key, k, sizeof k);
+        at = mt_find(t, k);
+        if (acts[i].kind == COCO_ACTION_UPSERT) {
+            render(&acts[i].value, v, sizeof v);
+            if (at < 0) {
+                at = t->n++;
+                snprintf(t->keys[at], sizeof t->keys[at], "%s", k);
+                t->inserts++;
+                strncat(t->log, "+", sizeof t->log - strlen(t->log) - 1);
+            } else {
+                t->updates++;
+                strncat(t->log, "~", sizeof t->log - strlen(t->log) - 1);
+            }
+            snprintf(t->vals[at], sizeof t->vals[at], "%s", v);
+        } else if (acts[i].kind == COCO_ACTION_DELETE) {
+            if (at >= 0) {
+                t->n--;
+                memmove(t->keys[at], t->keys[t->n], sizeof t->keys[at]);
+                memmove(t->vals[at], t->vals[t->n], sizeof t->vals[at]);
+                t->deletes++;
+                strncat(t->log, "-", sizeof t->log - strlen(t->log) - 1);
+            } else continue;
+        }
+        strncat(t->log, k, sizeof t->log - strlen(t->log) - 1);
+        strncat(t->log, " ", sizeof t->log - strlen(t->log) - 1);
+    }
+    return COCO_OK;
+}
+
+/* wraps the default reconcile logic to observe prev lists */
+static coco_result mt_reconcile(void* user, const coco_value* key, const coco_value* desired,
+                                const coco_bytes* prev, size_t nprev, int may_missing,
+                                coco_arena* arena, coco_action* out) {
+    mem_target* t = (mem_target*)user;
+    coco_fp f;
+    size_t i;
+    int same;
+    if ((int)nprev > t->max_nprev) t->max_nprev = (int)nprev;
+    out->key = *key;
+    out->value = desired ? *desired : coco_null();
+    if (!desired) { out->kind = COCO_ACTION_DELETE; return COCO_OK; }
+    if (coco_value_fp(arena, desired, &f) != COCO_OK) return COCO_ERR_INVALID_ARG;
+    {
+        unsigned char* p = (unsigned char*)coco_arena_alloc(arena, 16);
+        memcpy(p, f.bytes, 16);
+        out->tracking.ptr = p;
+        out->tracking.len = 16;
+    }
+    same = nprev > 0 && !may_missing;
+    for (i = 0; i < nprev; i++) same = same && prev[i].len == 16 && !memcmp(prev[i].ptr, f.bytes, 16);
+    out->kind = same ? COCO_ACTION_NONE : COCO_ACTION_UPSERT;
+    return COCO_OK;
+}
+
+static const coco_target_vtable mt_vt = { NULL, mt_apply };
+
+
+static void mt_reset_counts(mem_target* t) {
+    t->inserts = t->updates = t->deletes = t->applies = 0;
+    t->log[0] = 0;
+}
+static int mt_writes(const mem_target* t) { return t->inserts + t->updates + t->deletes; }
+
+/* ---- a tiny source: named documents ------------------------------------------------------------ */
+#define MAX_DOCS 16
+static struct { char name[32]; char text[128]; } g_docs[MAX_DOCS];
+static int g_ndocs;
+static void docs_set(const char* name, const char* text) {
+    int i;
+    for (i = 0; i < g_ndocs; i++)
+        if (strcmp(g_docs[i].name, name) == 0) break;
+    if (i == g_ndocs) g_ndocs++;
+    snprintf(g_docs[i].name, sizeof g_docs[i].name, "%s", name);
+    snprintf(g_docs[i].text, sizeof g_docs[i].text, "%s", text);
+}
+static void docs_del(const char* name) {
+    int i;
+    for (i = 0; i < g_ndocs; i++)
+        if (strcmp(g_docs[i].name, name) == 0) { g_docs[i] = g_docs[--g_ndocs]; return; }
+}
+
+/* ---- the test world: one env + one app + targets --------------------------------------------- */
+static char g_dir[256];
+static int g_dbn;
+static mem_target T;                 /* the main target */
+static coco_target* g_tgt;
+static int calls_main, calls_child, calls_inner, calls_outer;
+static char g_last_child_path[256];
+
+typedef struct world { coco_env* env; coco_app* app; char db[300]; } world;
+
+static coco_result world_open(world* w, const coco_fn* main_fn, const char* app_name) {
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_result rc;
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = w->db;
+    ed.sync = COCO_SYNC_NONE;
+    if ((rc = coco_env_open(&ed, &w->env)) != COCO_OK) return rc;
+    if ((rc = coco_target_register(w->env, "mem", &mt_vt, &T, &g_tgt)) != COCO_OK) return rc;
+    memset(&ad, 0, sizeof ad);
+    ad.name = app_name;
+    ad.main = main_fn;
+    ad.arg = coco_null();
+    return coco_app_create(w->env, &ad, &w->app);
+}
+static void world_close(world* w) {
+    coco_app_destroy(w->app);
+    coco_env_close(w->env);
+    w->app = NULL;
+    w->env = NULL;
+}
+static void world_new(world* w) {
+    memset(w, 0, sizeof *w);
+    snprintf(w->db, sizeof w->db, "%s/w%d.db", g_dir, ++g_dbn);
+    memset(&T, 0, sizeof T);
+    g_ndocs = 0;
+    calls_main = calls_child = calls_inner = calls_outer = 0;
+}
+static coco_result update(world* w) { return coco_app_update(w->app, NULL, NULL); }
+
+static const coco_fn_stats* stat_of(const coco_stats* s, const char* name) {
+    size_t i;
+    for (i = 0; i < s->nfns; i++) if (strcmp(s->fns[i].name, name) == 0) return &s->fns[i];
+    return NULL;
+}
+
+/* ---- APP-01: trivial app ------------------------------------------------------------------------ */
+static coco_result trivial_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    calls_main++;
+    return coco_declare(ctx, g_tgt, coco_str("only"), coco_str("value"));
+}
+static const coco_fn trivial_fn = { "trivial_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, trivial_main };
+
+static void app01_trivial_app_second_update_writes_nothing(void) {
+    world w;
+    coco_stats st;
+    world_new(&w);
+    REQUIRE(world_open(&w, &trivial_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(T.inserts, 1);
+    CHECK_STR_EQ(mt_get(&T, "only"), "value");
+    CHECK_INT_EQ(st.upserts, 1);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(calls_main, 2);          /* only the root's body runs */
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    CHECK_INT_EQ(T.applies, 0);
+    CHECK_INT_EQ(st.commits, 0);          /* nothing changed: no state write either */
+    world_close(&w);
+}
+
+/* ---- documents -> one child per document ------------------------------------------------------- */
+static coco_fn child_fn;   /* defined below; memo toggled per test */
+static coco_result child_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    char k[64];
+    const coco_value* doc = &a[0];
+    (void)n;
+    calls_child++;
+    snprintf(g_last_child_path, sizeof g_last_child_path, "%s", coco_ctx_path(ctx));
+    /* doc = [name, text]; declares name -> text, and name#2 -> text when text has a '2' */
+    snprintf(k, sizeof k, "%.*s", (int)doc->u.list.items[0].u.s.len, doc->u.list.items[0].u.s.ptr);
+    *r = coco_int((int64_t)doc->u.list.items[1].u.s.len);
+    if (coco_declare(ctx, g_tgt, coco_str(k), doc->u.list.items[1]) != COCO_OK) return COCO_ERR_INVALID_ARG;
+    if (memchr(doc->u.list.items[1].u.s.ptr, '2', doc->u.list.items[1].u.s.len)) {
+        char k2[80];
+        snprintf(k2, sizeof k2, "%s#2", k);
+        return coco_declare(ctx, g_tgt, coco_str(k2), coco_str("extra"));
+    }
+    return COCO_OK;
+}
+
+static coco_result docs_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value keys[MAX_DOCS], items[MAX_DOCS], pairs[MAX_DOCS][2];
+    int i;
+    (void)a; (void)n; (void)r;
+    calls_main++;
+    for (i = 0; i < g_ndocs; i++) {
+        keys[i] = coco_str(g_docs[i].name);
+        pairs[i][0] = coco_str(g_docs[i].name);
+        pairs[i][1] = coco_str(g_docs[i].text);
+        items[i] = coco_list(pairs[i], 2);
+    }
+    return coco_mount_each(ctx, &child_fn, keys, items, (size_t)g_ndocs);
+}
+static const coco_fn docs_fn = { "docs_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, docs_main };
+
+static void child_fn_set(int memo, uint32_t version) {
+    memset(&child_fn, 0, sizeof child_fn);
+    child_fn.name = "child";
+    child_fn.version = version;
+    child_fn.memo = memo;
+    child_fn.body = child_body;
+}
+
+/* COMP-01 */
+static void comp01_mount_each_children_and_removal(void) {
+    world w;
+    world_new(&w);
+    child_fn_set(0, 1);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.inserts, 2);
+    CHECK_STR_EQ(g_last_child_path, "/Symbol(child)/\"b\"");
+    docs_del("b");
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 1);
+    CHECK_INT_EQ(T.inserts + T.updates, 0);
+    CHECK(mt_get(&T, "b") == NULL);
+    CHECK_STR_EQ(mt_get(&T, "a"), "alpha");
+    world_close(&w);
+}
+
+/* MEMO-01, MEMO-02 */
+static void memo01_02_unchanged_input_skips_changed_input_reruns(void) {
+    world w;
+    coco_stats st;
+    const coco_fn_stats* cs;
+    world_new(&w);
+    child_fn_set(1, 1);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_child, 2);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(calls_child, 2);                 /* MEMO-01: no child body ran */
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    cs = stat_of(&st, "child");
+    REQUIRE(cs != NULL);
+    CHECK_INT_EQ(cs->unchanged, 2);
+    CHECK_INT_EQ(cs->started, 0);
+    /* MEMO-02: change a (now declares a#2 too), the other stays */
+    docs_set("a", "alpha2");
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(calls_child, 3);
+    CHECK_INT_EQ(T.updates, 1);
+    CHECK_INT_EQ(T.inserts, 1);
+    CHECK_STR_EQ(mt_get(&T, "a"), "alpha2");
+    CHECK_STR_EQ(mt_get(&T, "a#2"), "extra");
+    docs_set("a", "alpha");                       /* a#2 no longer declared */
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 1);
+    CHECK_INT_EQ(T.updates, 1);
+    CHECK(mt_get(&T, "a#2") == NULL);
+    world_close(&w);
+}
+
+/* MEMO-03 (own version), via a reopen as a new process would */
+static void memo03_version_bump_reruns(void) {
+    world w;
+    world_new(&w);
+    child_fn_set(1, 1);
+    docs_set("a", "alpha");
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    world_close(&w);
+    child_fn_set(1, 2);
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_child, 2);
+    CHECK_INT_EQ(mt_writes(&T), 0);               /* same output: no target write */
+    world_close(&w);
+}
+
+/* ---- outer/inner functions for call-level memo --------------------------------------------------- */
+static coco_fn inner_fn, outer_fn, helper_fn;
+static coco_result inner_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)ctx; (void)n;
+    calls_inner++;
+    *r = coco_int(a[0].u.i * 10);
+    return COCO_OK;
+}
+static coco_result helper_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)ctx; (void)n;
+    *r = coco_int(a[0].u.i + 1);
+    return COCO_OK;
+}
+static int g_outer_fail;
+static coco_result outer_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value x, y;
+    coco_result rc;
+    (void)n;
+    calls_outer++;
+    if (g_outer_fail) return coco_ctx_fail(ctx, COCO_ERR_CONNECTOR, "outer fails on purpose");
+    if ((rc = coco_call(ctx, &helper_fn, a, 1, &x)) != COCO_OK) return rc;
+    if ((rc = coco_call(ctx, &inner_fn, &x, 1, &y)) != COCO_OK) return rc;
+    *r = y;
+    return coco_declare(ctx, g_tgt, coco_str("out"), y);
+}
+static coco_result call_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value arg = coco_int(4), got;
+    coco_result rc;
+    (void)a; (void)n;
+    calls_main++;
+    if ((rc = coco_call(ctx, &outer_fn, &arg, 1, &got)) != COCO_OK) return rc;
+    *r = got;
+    return coco_declare(ctx, g_tgt, coco_str("main"), got);
+}
+static const coco_fn call_main_fn = { "call_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, call_main };
+
+static void fns_set(uint32_t outer_v, coco_logic_tracking outer_tr, uint32_t helper_v,
+                    uint32_t inner_v, const coco_value* outer_deps) {
+    memset(&outer_fn, 0, sizeof outer_fn);
+    outer_fn.name = "outer"; outer_fn.version = outer_v; outer_fn.memo = 1;
+    outer_fn.logic_tracking = outer_tr; outer_fn.deps = outer_deps; outer_fn.body = outer_body;
+    memset(&helper_fn, 0, sizeof helper_fn);
+    helper_fn.name = "helper"; helper_fn.version = helper_v; helper_fn.body = helper_body;
+    memset(&inner_fn, 0, sizeof inner_fn);
+    inner_fn.name = "inner"; inner_fn.version = inner_v; inner_fn.memo = 1; inner_fn.body = inner_body;
+}
+static coco_result open_calls(world* w) {
+    coco_result rc = world_open(w, &call_main_fn, "app");
+    if (rc == COCO_OK) rc = coco_fn_register(w->env, &outer_fn);
+    if (rc == COCO_OK) rc = coco_fn_register(w->env, &helper_fn);
+    if (rc == COCO_OK) rc = coco_fn_register(w->env, &inner_fn);
+    return rc;
+}
+
+/* MEMO-06, MEMO-03 (callee), MEMO-07 */
+static void memo06_07_outer_hit_skips_inner_and_keeps_deps(void) {
+    world w;
+    world_new(&w);
+    fns_set(1, COCO_TRACK_FULL, 1, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 1);
+    CHECK_INT_EQ(calls_inner, 1);
+    CHECK_STR_EQ(mt_get(&T, "main"), "50");
+    CHECK_STR_EQ(mt_get(&T, "out"), "50");
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);            /* MEMO-06: outer hit, inner not invoked */
+    CHECK_INT_EQ(calls_outer, 1);
+    CHECK_INT_EQ(calls_inner, 1);
+    CHECK_INT_EQ(mt_writes(&T), 0);               /* outer's target state carried over */
+    CHECK_STR_EQ(mt_get(&T, "out"), "50");
+    world_close(&w);
+    /* MEMO-07: after that hit, the callee's logic change still invalidates the caller */
+    fns_set(1, COCO_TRACK_FULL, 2, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 2);
+    world_close(&w);
+}
+
+/* MEMO-04 */
+static void memo04_tracking_self_and_none(void) {
+    world w;
+    world_new(&w);
+    fns_set(1, COCO_TRACK_SELF, 1, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    world_close(&w);
+    fns_set(1, COCO_TRACK_SELF, 2, 1, NULL);          /* callee change: no re-run */
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 1);
+    world_close(&w);
+    fns_set(2, COCO_TRACK_SELF, 2, 1, NULL);          /* own change: re-run */
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 2);
+    world_close(&w);
+    /* none: the entry written under "self" still names v2; v3 re-runs once and records no
+       logic at all, after which version changes no longer invalidate */
+    fns_set(3, COCO_TRACK_NONE, 2, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 3);
+    world_close(&w);
+    fns_set(4, COCO_TRACK_NONE, 3, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 3);
+    world_close(&w);
+}
+
+/* MEMO-05 */
+static void memo05_deps_value_change_invalidates(void) {
+    world w;
+    coco_value p1 = coco_str("prompt v1"), p2 = coco_str("prompt v2");
+    world_new(&w);
+    fns_set(1, COCO_TRACK_FULL, 1, 1, &p1);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 1);
+    world_close(&w);
+    fns_set(1, COCO_TRACK_FULL, 1, 1, &p2);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 2);
+    world_close(&w);
+}
+
+/* MEMO-08 */
+static void memo08_failed_call_writes_no_memo(void) {
+    world w;
+    world_new(&w);
+    fns_set(1, COCO_TRACK_FULL, 1, 1, NULL);
+    REQUIRE(open_calls(&w) == COCO_OK);
+    g_outer_fail = 1;
+    CHECK_INT_EQ(update(&w), COCO_ERR_CONNECTOR);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "outer fails on purpose");
+    g_outer_fail = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 2);                     /* re-executed */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_outer, 2);                     /* and now memoized */
+    world_close(&w);
+}
+
+/* MEMO-09 */
+static coco_result mounting_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    return coco_mount(ctx, coco_str("kid"), &trivial_fn, NULL, 0);
+}
+static const coco_fn mounting_memo_fn = { "mounting", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, mounting_body };
+static coco_result memo09_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n;
+    return coco_call(ctx, &mounting_memo_fn, NULL, 0, r);
+}
+static const coco_fn memo09_fn = { "memo09_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, memo09_main };
+static void memo09_memoized_function_that_mounts_is_an_error(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &memo09_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_ERR_INVALID_ARG);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "memoized function mounts");
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    world_close(&w);
+}
+
+/* ---- context --------------------------------------------------------------------------------- */
+static int ctx_child_calls;
+static coco_result ctx_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    const char* model = (const char*)coco_use(ctx, "model");
+    const char* loose = (const char*)coco_use(ctx, "loose");
+    (void)a; (void)n; (void)r;
+    ctx_child_calls++;
+    if (!model || !loose) return COCO_ERR_NOT_FOUND;
+    return coco_declare(ctx, g_tgt, coco_str("ctx"), coco_str(model));
+}
+static const coco_fn ctx_child_fn = { "ctx_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, ctx_child };
+static coco_result ctx_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    return coco_use_mount(ctx, coco_str("c"), &ctx_child_fn, NULL, 0, NULL);
+}
+static const coco_fn ctx_main_fn = { "ctx_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, ctx_main };
+
+/* CTX-01 */
+static void ctx01_detect_change_invalidates_only_detecting_keys(void) {
+    world w;
+    coco_value m1 = coco_str("model-1"), m2 = coco_str("model-2"), l1 = coco_str("x"), l2 = coco_str("y");
+    world_new(&w);
+    ctx_child_calls = 0;
+    REQUIRE(world_open(&w, &ctx_main_fn, "app") == COCO_OK);
+    REQUIRE(coco_env_provide(w.env, "model", (void*)"model-1", &m1, 1) == COCO_OK);
+    REQUIRE(coco_env_provide(w.env, "loose", (void*)"x", &l1, 0) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(ctx_child_calls, 1);
+    REQUIRE(coco_env_provide(w.env, "loose", (void*)"y", &l2, 0) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(ctx_child_calls, 1);             /* a non-detecting key does not invalidate */
+    REQUIRE(coco_env_provide(w.env, "model", (void*)"model-2", &m2, 1) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(ctx_child_calls, 2);
+    CHECK_STR_EQ(mt_get(&T, "ctx"), "model-2");
+    world_close(&w);
+}
+
+/* CTX-03 */
+static void ctx03_unprovided_key_names_the_key(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &ctx_main_fn, "app") == COCO_OK);
+    CHECK(update(&w) != COCO_OK);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "context key 'model' was not provided");
+    world_close(&w);
+}
+
+/* ---- targets --------------------------------------------------------------------------------- */
+static int g_tgt_mode;
+static coco_result tgt_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    switch (g_tgt_mode) {
+    case 0: return coco_declare(ctx, g_tgt, coco_str("k"), coco_str("v1"));
+    case 1: return coco_declare(ctx, g_tgt, coco_str("k"), coco_str("v2"));
+    case 2: return COCO_OK;
+    default: {
+        coco_result rc = coco_declare(ctx, g_tgt, coco_str("k"), coco_str("v1"));
+        if (rc == COCO_OK) rc = coco_declare(ctx, g_tgt, coco_str("k"), coco_str("v1"));
+        return rc;
+    }
+    }
+}
+static const coco_fn tgt_fn = { "tgt_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, tgt_main };
+
+/* TGT-01, TGT-09 */
+static void tgt01_insert_update_delete_nothing(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &tgt_fn, "app") == COCO_OK);
+    g_tgt_mode = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.inserts, 1);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    g_tgt_mode = 1;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.updates, 1);
+    CHECK_STR_EQ(mt_get(&T, "k"), "v2");
+    g_tgt_mode = 2;
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 1);
+    CHECK_INT_EQ(T.n, 0);
+    world_close(&w);
+}
+
+/* TGT-02 */
+static void tgt02_same_key_twice_is_an_error(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &tgt_fn, "app") == COCO_OK);
+    g_tgt_mode = 3;
+    CHECK_INT_EQ(update(&w), COCO_ERR_INVALID_ARG);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "declared twice");
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    world_close(&w);
+}
+
+/* TGT-05: the key moves from child a to child b in one run */
+static int g_owner;   /* which doc declares the shared key */
+static coco_result own_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)n; (void)r;
+    if (a[0].u.i == g_owner) return coco_declare(ctx, g_tgt, coco_str("shared"), coco_str("S"));
+    return COCO_OK;
+}
+static const coco_fn own_child_fn = { "own_child", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, own_child };
+static coco_result own_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value keys[2], items[2];
+    (void)a; (void)n; (void)r;
+    keys[0] = coco_str("a"); keys[1] = coco_str("b");
+    items[0] = coco_int(0); items[1] = coco_int(1);
+    return coco_mount_each(ctx, &own_child_fn, keys, items, 2);
+}
+static const coco_fn own_main_fn = { "own_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, own_main };
+static void tgt05_ownership_transfer_is_not_delete_insert(void) {
+    world w;
+    int order;
+    for (order = 0; order < 2; order++) {
+        world_new(&w);
+        REQUIRE(world_open(&w, &own_main_fn, "app") == COCO_OK);
+        g_owner = order;                     /* moves a->b, then (second loop) b->a */
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        CHECK_INT_EQ(T.inserts, 1);
+        mt_reset_counts(&T);
+        g_owner = 1 - order;
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        CHECK_INT_EQ(T.deletes, 0);
+        CHECK(T.inserts + T.updates <= 1);
+        CHECK_STR_EQ(mt_get(&T, "shared"), "S");
+        mt_reset_counts(&T);
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        CHECK_INT_EQ(T.deletes, 0);
+        CHECK_STR_EQ(mt_get(&T, "shared"), "S");
+        world_close(&w);
+    }
+}
+
+/* ---- trees: recursive cleanup, use_mount, order, duplicates ------------------------------------ */
+static int g_tree_kids;     /* how many mid components the root mounts */
+static int g_dup;
+static coco_result leaf_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    char k[64];
+    (void)n;
+    snprintf(k, sizeof k, "leaf-%lld", (long long)a[0].u.i);
+    *r = coco_str("leafval");
+    return coco_declare(ctx, g_tgt, coco_str(k), coco_str("L"));
+}
+static const coco_fn leaf_fn = { "leaf", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, leaf_body };
+static coco_result mid_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value arg2[1];
+    coco_result rc;
+    char k[64];
+    (void)n; (void)r;
+    arg2[0] = coco_int(a[0].u.i * 100 + 1);
+    if ((rc = coco_mount(ctx, coco_int(1), &leaf_fn, arg2, 1)) != COCO_OK) return rc;
+    arg2[0] = coco_int(a[0].u.i * 100 + 2);
+    if ((rc = coco_mount(ctx, coco_int(2), &leaf_fn, arg2, 1)) != COCO_OK) return rc;
+    snprintf(k, sizeof k, "mid-%lld", (long long)a[0].u.i);
+    return coco_declare(ctx, g_tgt, coco_str(k), coco_str("M"));
+}
+static const coco_fn mid_fn = { "mid", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, mid_body };
+static coco_result tree_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    int i;
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < g_tree_kids; i++) {
+        coco_value arg = coco_int(i);
+        if ((rc = coco_mount(ctx, coco_int(i), &mid_fn, &arg, 1)) != COCO_OK) return rc;
+    }
+    if (g_dup) {
+        coco_value arg = coco_int(0);
+        if ((rc = coco_mount(ctx, coco_int(0), &mid_fn, &arg, 1)) != COCO_OK) return rc;
+    }
+    return coco_declare(ctx, g_tgt, coco_str("root"), coco_str("R"));
+}
+static const coco_fn tree_fn = { "tree_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, tree_main };
+
+/* COMP-02 and COMP-06 */
+static void comp02_06_recursive_cleanup_retried_and_children_first(void) {
+    world w;
+    world_new(&w);
+    g_tree_kids = 2;
+    g_dup = 0;
+    REQUIRE(world_open(&w, &tree_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.inserts, 7);
+    /* COMP-06: children before their parent, root last */
+    CHECK_STR_EQ(T.log, "+leaf-1 +leaf-2 +mid-0 +leaf-101 +leaf-102 +mid-1 +root ");
+    g_tree_kids = 1;                       /* mid-1 and its two leaves go */
+    T.fail = 1;                            /* ... but the delete fails this time */
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 0);
+    CHECK(mt_get(&T, "leaf-101") != NULL);
+    T.fail = 0;
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);     /* retried */
+    CHECK_INT_EQ(T.deletes, 3);
+    CHECK(mt_get(&T, "leaf-101") == NULL);
+    CHECK(mt_get(&T, "leaf-102") == NULL);
+    CHECK(mt_get(&T, "mid-1") == NULL);
+    CHECK(mt_get(&T, "leaf-1") != NULL);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    world_close(&w);
+}
+
+/* COMP-04 */
+static void comp04_duplicate_sibling_path_is_an_error(void) {
+    world w;
+    world_new(&w);
+    g_tree_kids = 1;
+    g_dup = 1;
+    REQUIRE(world_open(&w, &tree_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_ERR_INVALID_ARG);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "duplicate child path /0");
+    CHECK(mt_get(&T, "root") == NULL);    /* nothing of that parent was submitted */
+    g_dup = 0;
+    world_close(&w);
+}
+
+/* COMP-03 */
+static int g_seen_in_target;
+static coco_result usemount_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value arg = coco_int(7), got;
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    if ((rc = coco_use_mount(ctx, coco_str("leaf"), &leaf_fn, &arg, 1, &got)) != COCO_OK) return rc;
+    g_seen_in_target = mt_get(&T, "leaf-7") != NULL && got.kind == COCO_STR &&
+                       got.u.s.len == 7 && memcmp(got.u.s.ptr, "leafval", 7) == 0;
+    return COCO_OK;
+}
+static const coco_fn usemount_fn = { "usemount_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, usemount_main };
+static void comp03_use_mount_returns_after_targets_applied(void) {
+    world w;
+    world_new(&w);
+    g_seen_in_target = 0;
+    REQUIRE(world_open(&w, &usemount_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK(g_seen_in_target);
+    world_close(&w);
+}
+
+/* APP-02 */
+static void app02_two_apps_share_a_db_without_interfering(void) {
+    world w1, w2;
+    mem_target t2;
+    coco_target* tg2;
+    coco_app_desc ad;
+    world_new(&w1);
+    g_tree_kids = 1;
+    g_dup = 0;
+    REQUIRE(world_open(&w1, &tree_fn, "first") == COCO_OK);
+    memset(&t2, 0, sizeof t2);
+    REQUIRE(coco_target_register(w1.env, "mem2", &mt_vt, &t2, &tg2) == COCO_OK);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "second";
+    ad.main = &tree_fn;                        /* same component paths */
+    w2 = w1;
+    REQUIRE(coco_app_create(w1.env, &ad, &w2.app) == COCO_OK);
+    CHECK_INT_EQ(update(&w1), COCO_OK);
+    CHECK_INT_EQ(T.inserts, 4);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w2), COCO_OK);        /* its own state: runs everything afresh */
+    CHECK_INT_EQ(T.updates, 4);                /* same keys in the same test target */
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w1), COCO_OK);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    CHECK_INT_EQ(coco_app_drop(w2.app), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 4);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w1), COCO_OK);        /* first still has its state */
+    CHECK_INT_EQ(T.inserts, 0);
+    CHECK_INT_EQ(T.updates, 0);
+    coco_app_destroy(w2.app);
+    world_close(&w1);
+}
+
+/* APP-03 */
+static void app03_no_db_path_is_a_clear_error(void) {
+    coco_env_desc ed;
+    coco_env* env = NULL;
+    char* saved = getenv("COCOINDEX_DB");
+    memset(&ed, 0, sizeof ed);
+    unsetenv("COCOINDEX_DB");
+    CHECK_INT_EQ(coco_env_open(&ed, &env), COCO_ERR_INVALID_ARG);
+    CHECK_STR_CONTAINS(coco_store_open_errmsg(), "COCOINDEX_DB");
+    CHECK(env == NULL);
+    if (saved) setenv("COCOINDEX_DB", saved, 1);
+}
+
+/* APP-04 */
+static void app04_full_reprocess_reruns_and_reapplies(void) {
+    world w;
+    coco_update_desc ud;
+    world_new(&w);
+    child_fn_set(1, 1);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    mt_reset_counts(&T);
+    memset(&ud, 0, sizeof ud);
+    ud.full_reprocess = 1;
+    CHECK_INT_EQ(coco_app_update(w.app, &ud, NULL), COCO_OK);
+    CHECK_INT_EQ(calls_child, 4);
+    CHECK_INT_EQ(T.updates, 2);                /* re-applied as upserts */
+    CHECK_STR_EQ(mt_get(&T, "a"), "alpha");
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);         /* memo entries were rewritten */
+    CHECK_INT_EQ(calls_child, 4);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    world_close(&w);
+}
+
+/* ---- stable ids ------------------------------------------------------------------------------ */
+static int64_t g_ids[6];
+static int g_id_variant;
+static coco_result ids_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    if (!rc) rc = coco_generate_id(ctx, coco_str("x"), &g_ids[0]);
+    if (!rc) rc = coco_generate_id(ctx, coco_str(g_id_variant ? "z" : "y"), &g_ids[1]);
+    if (!rc) rc = coco_generate_id(ctx, coco_str("x"), &g_ids[2]);
+    if (!rc) rc = coco_id_next(ctx, coco_str("chunk"), &g_ids[3]);
+    if (!rc) rc = coco_id_next(ctx, coco_str("chunk"), &g_ids[4]);
+    if (!rc) rc = coco_id_next(ctx, coco_str("chunk"), &g_ids[5]);
+    return rc;
+}
+static const coco_fn ids_fn = { "ids_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, ids_main };
+
+/* ID-01, ID-02 */
+static void id01_02_stable_ids_across_runs(void) {
+    world w;
+    int64_t first[6];
+    world_new(&w);
+    g_id_variant = 0;
+    REQUIRE(world_open(&w, &ids_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    memcpy(first, g_ids, sizeof first);
+    CHECK_INT_EQ(first[0], 1);                  /* ids start at 1 */
+    CHECK(first[1] != first[0]);
+    CHECK_INT_EQ(first[2], first[0]);           /* same dep, same id */
+    CHECK(first[3] != first[4] && first[4] != first[5] && first[3] != first[5]);
+    world_close(&w);
+    REQUIRE(world_open(&w, &ids_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_MEM_EQ(g_ids, first, sizeof first);   /* same sequence next run */
+    g_id_variant = 1;                           /* y no longer asked: z gets a new id */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK(g_ids[1] > first[5]);
+    CHECK_INT_EQ(g_ids[0], first[0]);
+    world_close(&w);
+}
+
+/* ---- DROP-01 --------------------------------------------------------------------------------- */
+static void drop01_drop_reverts_everything_and_clears_state(void) {
+    world w;
+    world_new(&w);
+    g_tree_kids = 2;
+    g_dup = 0;
+    REQUIRE(world_open(&w, &tree_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.n, 7);
+    T.fail = 1;                                  /* a failing drop keeps what it needs */
+    CHECK(coco_app_drop(w.app) != COCO_OK);
+    CHECK_INT_EQ(T.n, 7);
+    T.fail = 0;
+    world_close(&w);
+    REQUIRE(world_open(&w, &tree_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK); /* with no app code run: tracking records only */
+    CHECK_INT_EQ(T.n, 0);
+    {
+        coco_store_stats s;
+        coco_store_stats_get(coco_env_store(w.env), &s);
+        CHECK_INT_EQ(s.keys, 0);
+    }
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);           /* afterwards the app starts from scratch */
+    CHECK_INT_EQ(T.inserts, 7);
+    world_close(&w);
+}
+
+/* ---- TGT-03 / TGT-04: SIGKILL inside the submit path ------------------------------------------
+   A child process runs the update with a file-backed target that kills the process at a chosen
+   point; then the parent runs one more update and compares the files with a fresh run. */
+static const char* g_fdir;
+static int g_kill_point;     /* 1: before writing (after the pending commit); 2: after writing */
+static int g_fprev_max;
+static coco_result ft_reconcile(void* user, const coco_value* key, const coco_value* desired,
+                                const coco_bytes* prev, size_t nprev, int may_missing,
+                                coco_arena* arena, coco_action* out) {
+    (void)user;
+    if ((int)nprev > g_fprev_max) g_fprev_max = (int)nprev;
+    return mt_reconcile(&T, key, desired, prev, nprev, may_missing, arena, out);
+}
+static coco_result ft_apply(void* user, const coco_action* acts, size_t n, char* err, size_t cap) {
+    size_t i;
+    (void)user; (void)err; (void)cap;
+    if (g_kill_point == 1) raise(SIGKILL);
+    for (i = 0; i < n; i++) {
+        char k[96], v[256], p[512];
+        render(&acts[i].key, k, sizeof k);
+        snprintf(p, sizeof p, "%s/%s", g_fdir, k);
+        if (acts[i].kind == COCO_ACTION_UPSERT) {
+            FILE* f = fopen(p, "w");
+            if (!f) return COCO_ERR_IO;
+            render(&acts[i].value, v, sizeof v);
+            fputs(v, f);
+            fclose(f);
+        } else if (acts[i].kind == COCO_ACTION_DELETE) unlink(p);
+    }
+    if (g_kill_point == 2) raise(SIGKILL);
+    return COCO_OK;
+}
+static const coco_target_vtable ft_vt = { ft_reconcile, ft_apply };
+static coco_target* g_ft;
+static coco_result files_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)n; (void)r;
+    return coco_declare(ctx, g_ft, a[0].u.list.items[0], a[0].u.list.items[1]);
+}
+static const coco_fn files_child_fn = { "files_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, files_child };
+static coco_result files_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value keys[MAX_DOCS], items[MAX_DOCS], pairs[MAX_DOCS][2];
+    int i;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < g_ndocs; i++) {
+        keys[i] = coco_str(g_docs[i].name);
+        pairs[i][0] = coco_str(g_docs[i].name);
+        pairs[i][1] = coco_str(g_docs[i].text);
+        items[i] = coco_list(pairs[i], 2);
+    }
+    return coco_mount_each(ctx, &files_child_fn, keys, items, (size_t)g_ndocs);
+}
+static const coco_fn files_fn = { "files_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, files_main };
+
+static coco_result files_update(const char* db) {
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_env* env;
+    coco_app* app;
+    coco_result rc;
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = db;
+    if ((rc = coco_env_open(&ed, &env)) != COCO_OK) return rc;
+    rc = coco_target_register(env, "files", &ft_vt, NULL, &g_ft);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "files";
+    ad.main = &files_fn;
+    if (rc == COCO_OK) rc = coco_app_create(env, &ad, &app);
+    if (rc == COCO_OK) {
+        rc = coco_app_update(app, NULL, NULL);
+        coco_app_destroy(app);
+    }
+    coco_env_close(env);
+    return rc;
+}
+
+static int dir_listing(const char* dir, char* out, size_t cap) {
+    char cmd[600];
+    FILE* p;
+    size_t n;
+    snprintf(cmd, sizeof cmd, "cd '%s' && for f in $(ls | sort); do printf '%%s=' \"$f\"; cat \"$f\"; "
+             "printf ';'; done", dir);
+    p = popen(cmd, "r");
+    if (!p) return -1;
+    n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    pclose(p);
+    return 0;
+}
+
+static void tgt03_04_kill_in_submit_converges(void) {
+    int point, bad = 0;
+    for (point = 1; point <= 2; point++) {
+        char db[300], dir[300], fresh_db[300], fresh_dir[300], cmd[700];
+        char got[2048], want[2048];
+        pid_t pid;
+        int status;
+        snprintf(db, sizeof db, "%s/kill%d.db", g_dir, point);
+        snprintf(dir, sizeof dir, "%s/kill%d", g_dir, point);
+        snprintf(fresh_db, sizeof fresh_db, "%s/fresh%d.db", g_dir, point);
+        snprintf(fresh_dir, sizeof fresh_dir, "%s/fresh%d", g_dir, point);
+        mkdir(dir, 0755);
+        mkdir(fresh_dir, 0755);
+        g_ndocs = 0;
+        docs_set("a", "one");
+        docs_set("b", "two");
+        g_fdir = dir;
+        g_kill_point = 0;
+        REQUIRE(files_update(db) == COCO_OK);
+        /* the change that the killed run was applying */
+        docs_set("a", "one-changed");
+        docs_del("b");
+        docs_set("c", "three");
+        pid = fork();
+        if (pid == 0) {
+            g_kill_point = point;
+            files_update(db);
+            _exit(0);
+        }
+        REQUIRE(pid > 0);
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        g_kill_point = 0;
+        g_fprev_max = 0;
+        CHECK_INT_EQ(files_update(db), COCO_OK);
+        if (point == 2) CHECK(g_fprev_max >= 2);   /* reconcile saw both possible records */
+        g_fdir = fresh_dir;
+        CHECK_INT_EQ(files_update(fresh_db), COCO_OK);
+        dir_listing(dir, got, sizeof got);
+        dir_listing(fresh_dir, want, sizeof want);
+        if (strcmp(got, want) != 0) {
+            bad++;
+            printf("# kill point %d: got {%s} want {%s}\n", point, got, want);
+        }
+        CHECK_STR_EQ(got, "a=one-changed;c=three;");
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, fresh_dir);
+        if (system(cmd) != 0) bad++;
+    }
+    CHECK_INT_EQ(bad, 0);
+}
+
+/* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
+COCO_FN_SOURCE(sourced_body, {
+    (void)ctx; (void)args; (void)nargs;
+    *ret = coco_int(1);
+    return COCO_OK;
+})
+static void fn_source_text_is_hashed_into_logic(void) {
+    coco_fn a, b;
+    world w;
+    coco__fnreg *ra, *rb;
+    coco_result rc = COCO_OK;
+    world_new(&w);
+    REQUIRE(world_open(&w, &trivial_fn, "app") == COCO_OK);
+    memset(&a, 0, sizeof a);
+    a.name = "sa"; a.body = sourced_body; a.source = sourced_body_source;
+    b = a;
+    b.name = "sb"; b.source = "{ different }";
+    ra = coco__fn_reg(w.env, &a, &rc);
+    rb = coco__fn_reg(w.env, &b, &rc);
+    REQUIRE(ra && rb);
+    CHECK(!coco_fp_eq(ra->logic, rb->logic));
+    CHECK_STR_CONTAINS(sourced_body_source, "coco_int(1)");
+    world_close(&w);
+}
+
+int main(int argc, char** argv) {
+    snprintf(g_dir, sizeof g_dir, "/tmp/coco_test_engine.%ld", (long)getpid());
+    mkdir(g_dir, 0755);
+    coco_test_begin("engine", argc, argv);
+    RUN(app01_trivial_app_second_update_writes_nothing);
+    RUN(comp01_mount_each_children_and_removal);
+    RUN(memo01_02_unchanged_input_skips_changed_input_reruns);
+    RUN(memo03_version_bump_reruns);
+    RUN(memo06_07_outer_hit_skips_inner_and_keeps_deps);
+    RUN(memo04_tracking_self_and_none);
+    RUN(memo05_deps_value_change_invalidates);
+    RUN(memo08_failed_call_writes_no_memo);
+    RUN(memo09_memoized_function_that_mounts_is_an_error);
+    RUN(ctx01_detect_change_invalidates_only_detecting_keys);
+    RUN(ctx03_unprovided_key_names_the_key);
+    RUN(tgt01_insert_update_delete_nothing);
+    RUN(tgt02_same_key_twice_is_an_error);
+    RUN(tgt05_ownership_transfer_is_not_delete_insert);
+    RUN(comp02_06_recursive_cleanup_retried_and_children_first);
+    RUN(comp04_duplicate_sibling_path_is_an_error);
+    RUN(comp03_use_mount_returns_after_targets_applied);
+    RUN(app02_two_apps_share_a_db_without_interfering);
+    RUN(app03_no_db_path_is_a_clear_error);
+    RUN(app04_full_reprocess_reruns_and_reapplies);
+    RUN(id01_02_stable_ids_across_runs);
+    RUN(drop01_drop_reverts_everything_and_clears_state);
+    RUN(tgt03_04_kill_in_submit_converges);
+    RUN(fn_source_text_is_hashed_into_logic);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        if (system(cmd) != 0) printf("# could not remove %s\n", g_dir);
+    }
+    return coco_test_end();
+}
