@@ -221,10 +221,14 @@ typedef struct coco_map_entry coco_map_entry;
 
 /* What a user object (a file, a target handle) supplies.  `memo_key` returns the value that
    identifies the object in fingerprints and storage (a file: base-dir key + relative path).
-   The value may point into `arena` or into the object. */
+   `memo_state` (optional) gives a two-level state for memo validation: level 0 is cheap (a
+   file: size + mtime), level 1 expensive (a file: content fingerprint).  A memo entry stays
+   valid while level 0 is unchanged, or level 0 changed but level 1 did not (then the stored
+   level 0 is refreshed without re-running anything).  Values may point into `arena`. */
 typedef struct coco_object_vtable {
     const char* type_name;
     coco_result (*memo_key)(const void* obj, coco_arena* arena, coco_value* out);
+    coco_result (*memo_state)(const void* obj, int level, coco_arena* arena, coco_value* out);
 } coco_object_vtable;
 
 struct coco_value {
@@ -489,6 +493,9 @@ typedef struct coco_action {
     coco_value        key;          /* the target state's key                               */
     coco_value        value;        /* desired value (COCO_NULL kind for a delete)          */
     coco_bytes        tracking;     /* new tracking record (reconcile sets it; empty = none)*/
+    const coco_bytes* prev;         /* set by the engine for apply: the tracking records the */
+    size_t            nprev;        /* target may hold (none: a state never written before) */
+    int               prev_may_be_missing;
 } coco_action;
 
 /* What a target connector implements.  `reconcile` is pure (no I/O): given the key, the
@@ -3600,6 +3607,40 @@ COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
     coco__free(&env->a, c, sizeof *c);
 }
 
+/* 1 if `f` was mounted by this component in this run */
+COCO__PRIVATE int coco__kid_has(coco_ctx* ctx, coco_fp f) {
+    coco__fpset_eq eq;
+    eq.arr = (const coco_fp*)(void*)ctx->kids.ptr;
+    eq.f = f;
+    return coco__map_find(&ctx->kid_set, coco__fp_hash(f), coco__fpset_eqfn, &eq)->val != 0;
+}
+
+/* A hash index over the old record's children list: slot values are list index + 1. */
+typedef struct coco__listeq { const coco_value* list; coco_fp f; } coco__listeq;
+COCO__PRIVATE int coco__listeq_fn(void* ctx, uint64_t val) {
+    const coco__listeq* e = (const coco__listeq*)ctx;
+    return coco__val_is_fp(coco__list_at(e->list, (size_t)val - 1), e->f);
+}
+COCO__PRIVATE int coco__list_index(coco__map* m, const coco_allocator* a, const coco_value* list) {
+    size_t i, n = coco__list_len(list);
+    if (coco__map_init(m, a, n)) return -1;
+    for (i = 0; i < n; i++) {
+        uint64_t h = coco__fp_hash(coco__val_fp_bytes(coco__list_at(list, i)));
+        size_t j = (size_t)h & m->mask;
+        while (m->slots[j].val) j = (j + 1) & m->mask;
+        m->slots[j].hash = h;
+        m->slots[j].val = i + 1;
+        m->count++;
+    }
+    return 0;
+}
+COCO__PRIVATE int coco__list_index_has(coco__map* m, const coco_value* list, coco_fp f) {
+    coco__listeq e;
+    e.list = list;
+    e.f = f;
+    return coco__map_find(m, coco__fp_hash(f), coco__listeq_fn, &e)->val != 0;
+}
+
 /* ---- target declarations -------------------------------------------------------------------- */
 COCO__PRIVATE coco_result coco__tk_fp(coco_arena* ar, const char* tname, const coco_value* key,
                                       coco_fp* out) {
@@ -4101,18 +4142,21 @@ COCO__PRIVATE coco_value coco__ids_val(coco_arena* ar, coco_ctx* ctx, int uuid) 
 }
 
 typedef struct coco__recparts {
-    coco_value path, fn, memo_key, deps, ret, targets, kids, xents, ids, uuids;
+    coco_value path, fn, memo_key, deps, ret, states, targets, kids, xents, ids, uuids;
     int        memo;
 } coco__recparts;
 
 COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts* p, coco_bytes* out) {
-    coco_map_entry e[10];
+    coco_map_entry e[11];
     size_t n = 0;
     coco_value m;
 #define COCO__E(k, v) do { e[n].key = k; e[n].key_len = 1; e[n].val = v; n++; } while (0)
     COCO__E("p", p->path);
     COCO__E("f", p->fn);
-    if (p->memo) { COCO__E("k", p->memo_key); COCO__E("d", p->deps); COCO__E("r", p->ret); }
+    if (p->memo) {
+        COCO__E("k", p->memo_key); COCO__E("d", p->deps); COCO__E("r", p->ret);
+        COCO__E("s", p->states);
+    }
     COCO__E("t", p->targets);
     COCO__E("c", p->kids);
     COCO__E("x", p->xents);
@@ -4129,7 +4173,8 @@ COCO__PRIVATE int coco__oldidx_eq(void* ctx, uint64_t val) {
     return coco_fp_eq(o->tks[val - 1], o->f);
 }
 
-COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coco_fp memo_key) {
+COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coco_fp memo_key,
+                                       const coco_value* states) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     const coco_value* old_t = coco__field(ctx->old, "t");
@@ -4185,6 +4230,9 @@ COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coc
         if ((rc = coco_value_copy(ar, &d->key, &key)) != COCO_OK) goto done;
         if ((rc = coco_value_copy(ar, &d->value, &value)) != COCO_OK) goto done;
         rc = coco__reconcile(d->t, ar, &key, &value, prev, nprev, run->full || pending, &act);
+        act.prev = prev;
+        act.nprev = nprev;
+        act.prev_may_be_missing = run->full || pending;
         if (rc != COCO_OK) {
             coco_ctx_fail(ctx, rc, "target '%s': reconcile failed at %s", d->t->name,
                           ctx->path_str);
@@ -4228,9 +4276,8 @@ COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coc
     /* children no longer mounted: their whole subtree goes */
     for (i = 0; i < coco__list_len(old_c); i++) {
         coco_fp cf = coco__val_fp_bytes(coco__list_at(old_c, i));
-        int still = 0;
-        for (j = 0; j < nkids && !still; j++) still = coco_fp_eq(COCO__VAT(ctx->kids, coco_fp, j), cf);
-        if (!still && (rc = coco__collect_removed(run, cf, 0)) != COCO_OK) goto done;
+        if (!coco__kid_has(ctx, cf) && (rc = coco__collect_removed(run, cf, 0)) != COCO_OK)
+            goto done;
     }
     memset(&rp, 0, sizeof rp);
     rp.path = ctx->path;
@@ -4241,6 +4288,7 @@ COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coc
         rp.memo_key = coco__fp_val(ar, memo_key);
         rp.deps = coco__deps_val(ar, f);
         rp.ret = ret ? *ret : coco_null();
+        rp.states = states ? *states : coco_list(NULL, 0);
     }
     rp.targets = coco_list(fin_t, ndecl);
     rp.kids = coco__fp_list(ar, (const coco_fp*)(void*)ctx->kids.ptr, nkids);
@@ -4290,6 +4338,118 @@ done:
     return rc;
 }
 
+/* ---- two-level memo states of object arguments ------------------------------------------------ */
+COCO__PRIVATE coco_result coco__collect_objs(const coco_value* v, coco__buf* out, int depth) {
+    size_t i;
+    if (depth > COCO__MAX_DEPTH) return COCO_OK;
+    if (v->kind == COCO_OBJECT) {
+        if (v->u.obj.vt && v->u.obj.vt->memo_state && !coco__vpush(out, &v, sizeof v))
+            return COCO_ERR_NOMEM;
+    } else if (v->kind == COCO_LIST) {
+        for (i = 0; i < v->u.list.count; i++)
+            if (coco__collect_objs(&v->u.list.items[i], out, depth + 1)) return COCO_ERR_NOMEM;
+    } else if (v->kind == COCO_MAP) {
+        for (i = 0; i < v->u.map.count; i++)
+            if (coco__collect_objs(&v->u.map.entries[i].val, out, depth + 1)) return COCO_ERR_NOMEM;
+    }
+    return COCO_OK;
+}
+
+/* [[cheap, expensive], ...] for the objects among `args`, or an empty list. */
+COCO__PRIVATE coco_result coco__states_now(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                           coco_value* out) {
+    coco__buf objs;
+    size_t i, n;
+    coco_value* items;
+    coco_result rc = COCO_OK;
+    coco__buf_init(&objs, &ctx->run->env->a);
+    for (i = 0; i < nargs && rc == COCO_OK; i++) rc = coco__collect_objs(&args[i], &objs, 0);
+    n = COCO__VLEN(objs, const coco_value*);
+    items = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *items);
+    if (!items) rc = COCO_ERR_NOMEM;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        const coco_value* o = COCO__VAT(objs, const coco_value*, i);
+        coco_value* pair = (coco_value*)coco_arena_alloc(ctx->arena, 2 * sizeof *pair);
+        if (!pair) { rc = COCO_ERR_NOMEM; break; }
+        rc = o->u.obj.vt->memo_state(o->u.obj.obj, 0, ctx->arena, &pair[0]);
+        if (rc == COCO_OK) rc = o->u.obj.vt->memo_state(o->u.obj.obj, 1, ctx->arena, &pair[1]);
+        if (rc != COCO_OK)
+            coco_ctx_fail(ctx, rc, "memo state of a '%s' object failed at %s",
+                          o->u.obj.vt->type_name ? o->u.obj.vt->type_name : "?", ctx->path_str);
+        items[i] = coco_list(pair, 2);
+    }
+    coco__buf_free(&objs);
+    *out = coco_list(items, n);
+    return rc;
+}
+
+/* Checks stored states against the objects among `args`: cheap level first, the expensive
+   one only where the cheap one changed.  Returns 1 when valid; *refreshed then holds the
+   states to store (same as `stored` unless a cheap state was refreshed, *changed = 1). */
+COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                     const coco_value* stored, coco_value* refreshed,
+                                     int* changed) {
+    coco__buf objs;
+    size_t i, n;
+    int ok = 1;
+    coco_value* items = NULL;
+    *changed = 0;
+    coco__buf_init(&objs, &ctx->run->env->a);
+    for (i = 0; i < nargs; i++)
+        if (coco__collect_objs(&args[i], &objs, 0)) { ok = 0; break; }
+    n = COCO__VLEN(objs, const coco_value*);
+    if (ok && n == 0) {
+        coco__buf_free(&objs);
+        *refreshed = coco_list(NULL, 0);
+        return coco__list_len(stored) == 0;
+    }
+    if (ok && coco__list_len(stored) != n) ok = 0;
+    if (ok && !(items = (coco_value*)coco_arena_alloc(ctx->arena, n * sizeof *items))) ok = 0;
+    for (i = 0; i < n && ok; i++) {
+        const coco_value* o = COCO__VAT(objs, const coco_value*, i);
+        const coco_value* st = coco__list_at(stored, i);
+        coco_value now;
+        coco_value* pair;
+        items[i] = *st;
+        if (coco__list_len(st) != 2 ||
+            o->u.obj.vt->memo_state(o->u.obj.obj, 0, ctx->arena, &now) != COCO_OK) { ok = 0; break; }
+        if (coco_value_eq(ctx->arena, &now, &st->u.list.items[0])) continue;
+        if (!(pair = (coco_value*)coco_arena_alloc(ctx->arena, 2 * sizeof *pair))) { ok = 0; break; }
+        pair[0] = now;
+        if (o->u.obj.vt->memo_state(o->u.obj.obj, 1, ctx->arena, &pair[1]) != COCO_OK ||
+            !coco_value_eq(ctx->arena, &pair[1], &st->u.list.items[1])) { ok = 0; break; }
+        items[i] = coco_list(pair, 2);   /* touched, same content: refresh the cheap state */
+        *changed = 1;
+    }
+    coco__buf_free(&objs);
+    if (ok) *refreshed = coco_list(items, n);
+    return ok;
+}
+
+/* A memo hit whose cheap states were refreshed: rewrite the record with the new states only. */
+COCO__PRIVATE coco_result coco__refresh_states(coco_ctx* ctx, const coco_value* states) {
+    coco__run* run = ctx->run;
+    coco_arena* ar = run->batch_arena;
+    size_t i, k = 0, nf = ctx->old->u.map.count;
+    coco_map_entry* ents = (coco_map_entry*)coco_arena_alloc(ar, (nf + 1) * sizeof *ents);
+    coco__sub sub;
+    coco_value m;
+    if (!ents) return COCO_ERR_NOMEM;
+    for (i = 0; i < nf; i++) {
+        const coco_map_entry* e = &ctx->old->u.map.entries[i];
+        if (e->key_len == 1 && e->key[0] == 's') continue;
+        ents[k++] = *e;
+    }
+    ents[k].key = "s"; ents[k].key_len = 1; ents[k].val = *states; k++;
+    m = coco_map(ents, k);
+    memset(&sub, 0, sizeof sub);
+    if (coco_value_encode(ar, &m, &sub.final_rec) != COCO_OK) return COCO_ERR_NOMEM;
+    sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    sub.kv_start = sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
+    sub.unused = (const coco__ctxval*)(const void*)"";
+    return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
 /* ---- running components --------------------------------------------------------------------- */
 COCO__PRIVATE coco_result coco__args_fp(coco_arena* ar, const char* name, const coco_value* args,
                                         size_t nargs, coco_fp* out) {
@@ -4323,7 +4483,8 @@ COCO__PRIVATE coco_result coco__keep_new_kids(coco_ctx* ctx) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     const coco_value* old_c = coco__field(ctx->old, "c");
-    size_t nold = coco__list_len(old_c), nk = COCO__VLEN(ctx->kids, coco_fp), i, j, k = 0, nf;
+    size_t nold = coco__list_len(old_c), nk = COCO__VLEN(ctx->kids, coco_fp), i, k = 0, nf;
+    coco__map oldidx;
     coco_value* all = (coco_value*)coco_arena_alloc(ar, (nold + nk + 1) * sizeof *all);
     coco_map_entry* ents;
     coco__sub sub;
@@ -4331,12 +4492,12 @@ COCO__PRIVATE coco_result coco__keep_new_kids(coco_ctx* ctx) {
     int added = 0;
     if (!all) return COCO_ERR_NOMEM;
     for (i = 0; i < nold; i++) all[k++] = *coco__list_at(old_c, i);
+    if (coco__list_index(&oldidx, &run->env->a, old_c)) return COCO_ERR_NOMEM;
     for (i = 0; i < nk; i++) {
         coco_fp f = COCO__VAT(ctx->kids, coco_fp, i);
-        int found = 0;
-        for (j = 0; j < nold && !found; j++) found = coco__val_is_fp(coco__list_at(old_c, j), f);
-        if (!found) { all[k++] = coco__fp_val(ar, f); added = 1; }
+        if (!coco__list_index_has(&oldidx, old_c, f)) { all[k++] = coco__fp_val(ar, f); added = 1; }
     }
+    coco__map_free(&oldidx);
     if (!added) return COCO_OK;
     nf = ctx->old ? ctx->old->u.map.count : 0;
     if (!(ents = (coco_map_entry*)coco_arena_alloc(ar, (nf + 3) * sizeof *ents))) return COCO_ERR_NOMEM;
@@ -4371,8 +4532,9 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     coco__fnreg* reg;
     coco_result rc = COCO_OK;
     coco_fp key;
-    coco_value ret = coco_null();
+    coco_value ret = coco_null(), states = coco_null();
     coco__frame* f;
+    int refresh = 0;
     (void)parent;
     if (!(reg = coco__fn_reg(run->env, fn, &rc))) return rc;
     if ((rc = coco__ctx_create(run, parent, fn, &ctx)) != COCO_OK) return rc;
@@ -4386,10 +4548,12 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
         goto fail;
     }
     if (fn->memo && !run->full && ctx->old && coco__val_is_fp(coco__field(ctx->old, "k"), key) &&
-        coco__deps_valid(run->env, coco__field(ctx->old, "d"))) {
-        /* memo hit: the subtree stays as it is; nothing is written */
+        coco__deps_valid(run->env, coco__field(ctx->old, "d")) &&
+        coco__states_valid(ctx, args, nargs, coco__field(ctx->old, "s"), &states, &refresh)) {
+        /* memo hit: the subtree stays as it is; nothing is written (but refreshed states) */
         const coco_value* t = coco__field(ctx->old, "t");
         size_t i;
+        if (refresh && (rc = coco__refresh_states(ctx, &states)) != COCO_OK) goto out;
         for (i = 0; i < coco__list_len(t); i++) {
             const coco_value* e = coco__list_at(t, i);
             coco_fp tk;
@@ -4412,10 +4576,13 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     COCO__STAT(run->app, fn->name, started);
     if (ctx->old) COCO__STAT(run->app, fn->name, reprocessed);
     else COCO__STAT(run->app, fn->name, added);
+    /* the states are taken before the body reads the objects, so a change made while it
+       runs is seen next time */
+    if (fn->memo && (rc = coco__states_now(ctx, args, nargs, &states)) != COCO_OK) goto fail;
     rc = fn->body(ctx, args, nargs, &ret);
     if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
     if (rc != COCO_OK) goto fail;
-    if ((rc = coco__submit(ctx, &ret, key)) != COCO_OK) goto fail;
+    if ((rc = coco__submit(ctx, &ret, key, &states)) != COCO_OK) goto fail;
     if (ret_arena) rc = coco_value_copy(ret_arena, &ret, ret_out);
     goto out;
 fail:
@@ -4519,7 +4686,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     coco_result rc = COCO_OK;
     coco_fp key;
     size_t decl0, i;
-    coco_value dummy = coco_null();
+    coco_value dummy = coco_null(), call_states = coco_null();
     if (!ctx || !fn || (nargs && !args)) return COCO_ERR_INVALID_ARG;
     if (!ret) ret = &dummy;
     run = ctx->run;
@@ -4538,8 +4705,21 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
             const coco_value* e = coco__list_at(x, i);
             const coco_value* decls;
             size_t j;
-            if (coco__list_len(e) != 4 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
-            if (!coco__deps_valid(run->env, &e->u.list.items[1])) break;
+            coco_value states;
+            int refreshed = 0;
+            if (coco__list_len(e) != 5 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
+            if (!coco__deps_valid(run->env, &e->u.list.items[1]) ||
+                !coco__states_valid(ctx, args, nargs, &e->u.list.items[4], &states, &refreshed))
+                break;
+            if (refreshed) {
+                coco_value* ne = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ne);
+                coco_value* nl = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *nl);
+                if (!ne || !nl) { coco__frame_pop(ctx); return COCO_ERR_NOMEM; }
+                memcpy(ne, e->u.list.items, 5 * sizeof *ne);
+                ne[4] = states;
+                *nl = coco_list(ne, 5);
+                e = nl;
+            }
             /* memo hit: the stored value, the stored declarations, the stored deps */
             decls = &e->u.list.items[3];
             for (j = 0; j < coco__list_len(decls); j++) {
@@ -4567,6 +4747,10 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
             coco__frame_pop(ctx);
             return rc;
         }
+        if ((rc = coco__states_now(ctx, args, nargs, &call_states)) != COCO_OK) {
+            coco__frame_pop(ctx);
+            return rc;
+        }
         ctx->in_memo++;
     }
     decl0 = COCO__VLEN(ctx->decls, coco__decl);
@@ -4576,7 +4760,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
         ctx->in_memo--;
         if (rc == COCO_OK) {
             size_t nd = COCO__VLEN(ctx->decls, coco__decl) - decl0;
-            coco_value* ent = (coco_value*)coco_arena_alloc(ctx->arena, 4 * sizeof *ent);
+            coco_value* ent = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ent);
             coco_value* dl = (coco_value*)coco_arena_alloc(ctx->arena, (nd ? nd : 1) * sizeof *dl);
             if (!ent || !dl) rc = COCO_ERR_NOMEM;
             for (i = 0; i < nd && rc == COCO_OK; i++) {
@@ -4594,7 +4778,8 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
                 ent[1] = coco__deps_val(ctx->arena, f);
                 rc = coco_value_copy(ctx->arena, ret, &ent[2]);
                 ent[3] = coco_list(dl, nd);
-                e = coco_list(ent, 4);
+                ent[4] = call_states;
+                e = coco_list(ent, 5);
                 if (rc == COCO_OK && !coco__vpush(&ctx->xents, &e, sizeof e)) rc = COCO_ERR_NOMEM;
             }
         }
@@ -4697,6 +4882,8 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
         if (coco__declared_has(run, tk)) continue;   /* owned elsewhere now: no delete */
         rc = coco__reconcile(tb->t, run->batch_arena, &tb->tkey, NULL, tb->poss, tb->nposs, 0,
                              &a.a);
+        a.a.prev = tb->poss;
+        a.a.nprev = tb->nposs;
         if (rc != COCO_OK) goto out;
         a.t = tb->t;
         a.sub = i;

@@ -1015,6 +1015,83 @@ static void tgt03_04_kill_in_submit_converges(void) {
     CHECK_INT_EQ(bad, 0);
 }
 
+
+/* ---- MEMO-10: two-level memo state of an object argument --------------------------------------- */
+typedef struct fake_file { const char* rel; long mtime; char content[64]; int cheap, expensive; } fake_file;
+static coco_result ff_key(const void* o, coco_arena* ar, coco_value* out) {
+    (void)ar;
+    *out = coco_str(((const fake_file*)o)->rel);
+    return COCO_OK;
+}
+static coco_result ff_state(const void* o, int level, coco_arena* ar, coco_value* out) {
+    fake_file* f = (fake_file*)(void*)(uintptr_t)o;
+    coco_fp fp;
+    if (level == 0) {
+        f->cheap++;
+        *out = coco_int(f->mtime * 1000 + (long)strlen(f->content));
+        return COCO_OK;
+    }
+    f->expensive++;
+    fp = coco_fp_of(f->content, strlen(f->content));
+    {
+        unsigned char* p = (unsigned char*)coco_arena_alloc(ar, 16);
+        memcpy(p, fp.bytes, 16);
+        *out = coco_bytes_val(p, 16);
+    }
+    return COCO_OK;
+}
+static const coco_object_vtable ff_vt = { "fake_file", ff_key, ff_state };
+static fake_file g_ff;
+static int ff_calls;
+static coco_result ff_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    const fake_file* f = (const fake_file*)a[0].u.obj.obj;
+    (void)n; (void)r;
+    ff_calls++;
+    return coco_declare(ctx, g_tgt, coco_str(f->rel), coco_str(f->content));
+}
+static const coco_fn ff_child_fn = { "ff_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, ff_child };
+static coco_result ff_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value obj = coco_object(&ff_vt, &g_ff);
+    (void)a; (void)n; (void)r;
+    return coco_mount(ctx, coco_str(g_ff.rel), &ff_child_fn, &obj, 1);
+}
+static const coco_fn ff_main_fn = { "ff_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, ff_main };
+
+static void memo10_touch_refreshes_state_content_change_reruns(void) {
+    world w;
+    coco_stats st;
+    world_new(&w);
+    memset(&g_ff, 0, sizeof g_ff);
+    g_ff.rel = "f.md";
+    g_ff.mtime = 100;
+    snprintf(g_ff.content, sizeof g_ff.content, "hello");
+    ff_calls = 0;
+    REQUIRE(world_open(&w, &ff_main_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(ff_calls, 1);
+    g_ff.expensive = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);              /* unchanged: cheap check only */
+    CHECK_INT_EQ(ff_calls, 1);
+    CHECK_INT_EQ(g_ff.expensive, 0);
+    g_ff.mtime = 200;                                /* touched, same content */
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(ff_calls, 1);
+    CHECK_INT_EQ(g_ff.expensive, 1);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    CHECK_INT_EQ(st.commits, 1);                     /* the refreshed state is stored */
+    g_ff.expensive = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);               /* ... so the next run is cheap again */
+    CHECK_INT_EQ(g_ff.expensive, 0);
+    CHECK_INT_EQ(ff_calls, 1);
+    snprintf(g_ff.content, sizeof g_ff.content, "HELLO");   /* same size, new content */
+    g_ff.mtime = 300;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(ff_calls, 2);
+    CHECK_STR_EQ(mt_get(&T, "f.md"), "HELLO");
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1068,6 +1145,7 @@ int main(int argc, char** argv) {
     RUN(drop01_drop_reverts_everything_and_clears_state);
     RUN(tgt03_04_kill_in_submit_converges);
     RUN(fn_source_text_is_hashed_into_logic);
+    RUN(memo10_touch_refreshes_state_content_change_reruns);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
