@@ -165,14 +165,84 @@ typedef struct coco_logger {
 /* ==============================================================================================
    >>api_fp -- BLAKE3 hasher and 16-byte fingerprints (Public)
    ============================================================================================== */
+/* A fingerprint is the first 16 bytes of the BLAKE3 hash of some bytes. Fingerprints are
+   compared with coco_fp_eq and printed with coco_fp_hex. coco_hasher is a streaming BLAKE3
+   state (plain, keyed or derive-key mode) with extendable output; it is a plain struct, so it
+   can live on the stack, be copied, and be finalized any number of times. Its fields are
+   private. */
 typedef struct coco_fp { uint8_t bytes[16]; } coco_fp;
-typedef struct coco_hasher { uint64_t a, b; } coco_hasher;
+
+typedef struct coco_hasher {
+    uint32_t key[8];           /* key words: the IV, the key, or the derived context key */
+    uint32_t cv[8];            /* chaining value of the chunk in progress */
+    uint64_t chunk_counter;    /* index of the chunk in progress */
+    uint8_t  buf[64];          /* not yet compressed bytes of the chunk in progress */
+    uint8_t  buf_len;          /* bytes used in buf */
+    uint8_t  blocks_done;      /* blocks of the chunk in progress already compressed */
+    uint8_t  flags;            /* mode flags added to every compression */
+    uint8_t  stack_len;        /* entries used in stack */
+    uint8_t  stack[55][32];    /* chaining values of completed subtrees, largest first */
+} coco_hasher;
+
+/* coco_hasher_init
+   Starts a plain (unkeyed) BLAKE3 hash in `h`.
+   Thread-safety: a hasher belongs to one thread at a time. */
 COCO_API void    coco_hasher_init(coco_hasher* h);
+
+/* coco_hasher_init_keyed
+   Starts a keyed BLAKE3 hash (a MAC) with the 32-byte `key`.
+   Thread-safety: a hasher belongs to one thread at a time. */
+COCO_API void    coco_hasher_init_keyed(coco_hasher* h, const uint8_t key[32]);
+
+/* coco_hasher_init_derive_key
+   Starts a BLAKE3 key derivation: `context` is a NUL-terminated, hardcoded, globally unique
+   string; feed the key material with coco_hasher_update.
+   Thread-safety: a hasher belongs to one thread at a time. */
+COCO_API void    coco_hasher_init_derive_key(coco_hasher* h, const char* context);
+
+/* coco_hasher_update
+   Feeds `len` bytes. May be called any number of times; `data` may be NULL when `len` is 0.
+   Thread-safety: a hasher belongs to one thread at a time. */
 COCO_API void    coco_hasher_update(coco_hasher* h, const void* data, size_t len);
+
+/* coco_hasher_finalize
+   Writes the first `out_len` bytes (any length: extendable output) of the hash of what was
+   fed so far. Does not change `h`: more input may follow.
+   Thread-safety: any number of threads may finalize one hasher that nobody updates. */
+COCO_API void    coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t out_len);
+
+/* coco_hasher_finalize_seek
+   Like coco_hasher_finalize, but writes the `out_len` output bytes that start at byte
+   `seek` of the extended output.
+   Thread-safety: any number of threads may finalize one hasher that nobody updates. */
+COCO_API void    coco_hasher_finalize_seek(const coco_hasher* h, uint64_t seek, uint8_t* out,
+                                           size_t out_len);
+
+/* coco_hasher_fp
+   Returns the 16-byte fingerprint (first 16 output bytes) of what was fed so far.
+   Thread-safety: any number of threads may read one hasher that nobody updates. */
 COCO_API coco_fp coco_hasher_fp(const coco_hasher* h);
-COCO_API void    coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t n);
+
+/* coco_fp_of
+   Returns the fingerprint of `len` bytes at `data` (first 16 bytes of their BLAKE3 hash).
+   Thread-safety: any thread. */
 COCO_API coco_fp coco_fp_of(const void* data, size_t len);
+
+/* coco_fp_eq
+   Returns 1 if the fingerprints are equal, else 0.
+   Thread-safety: any thread. */
 COCO_API int     coco_fp_eq(coco_fp a, coco_fp b);
+
+/* coco_fp_hex
+   Writes `fp` as 32 lowercase hex digits and a NUL into `out`; returns `out`.
+   Thread-safety: any thread. */
+COCO_API char*   coco_fp_hex(coco_fp fp, char out[33]);
+
+/* coco_fp_simd
+   Returns the name of the BLAKE3 code path in use: "avx512", "avx2", "sse41" or "portable".
+   The path is picked at run time from what the CPU and OS support.
+   Thread-safety: any thread. */
+COCO_API const char* coco_fp_simd(void);
 
 /* ==============================================================================================
    >>api_value -- arenas, dynamic values, canonical encoding (Public)
@@ -1193,15 +1263,974 @@ COCO_API const char* coco_result_str(coco_result rc) {
     }
 }
 COCO_API const char* coco_version(void) { return COCO_VERSION_STRING; }
-COCO_API void coco_hasher_init(coco_hasher* h) { h->a = 1469598103934665603ull; h->b = 7; }
-COCO_API void coco_hasher_update(coco_hasher* h, const void* data, size_t len) {
-    const unsigned char* p = (const unsigned char*)data; size_t i;
-    for (i = 0; i < len; i++) { h->a = (h->a ^ p[i]) * 1099511628211ull; h->b = h->b * 31 + p[i]; }
+/* ==============================================================================================
+   >>impl_fp -- BLAKE3 and 16-byte fingerprints (Private)
+   Owns: the compression function, SIMD paths, dispatch.  Depends on: nothing.
+   ============================================================================================== */
+/* BLAKE3 in brief: the input is cut into 1 KiB chunks of 64-byte blocks; each chunk is hashed
+   block by block into a chaining value (CV); CVs are merged pairwise into a binary tree whose
+   left subtrees are complete (a power of two chunks); the root node is compressed once more
+   per 64 output bytes with the ROOT flag. Speed comes from hashing many chunks (and many
+   parent nodes) side by side, one SIMD lane per input: hash_many over 4, 8 or 16 inputs. The
+   streaming hasher feeds big updates to that as whole subtrees and keeps a stack of the CVs
+   of completed subtrees, merged lazily so the root is never compressed without ROOT. */
+
+#define COCO__B3_BLOCK_LEN   64
+#define COCO__B3_CHUNK_LEN   1024
+#define COCO__B3_MAX_DEGREE  16          /* widest hash_many (AVX-512) */
+#define COCO__B3_CHUNK_START 1u
+#define COCO__B3_CHUNK_END   2u
+#define COCO__B3_PARENT      4u
+#define COCO__B3_ROOT        8u
+#define COCO__B3_KEYED_HASH  16u
+#define COCO__B3_DERIVE_KEY_CONTEXT  32u
+#define COCO__B3_DERIVE_KEY_MATERIAL 64u
+
+#define COCO__SIMD_PORTABLE 0
+#define COCO__SIMD_SSE41    1
+#define COCO__SIMD_AVX2     2
+#define COCO__SIMD_AVX512   3
+
+static const uint32_t coco__b3_iv[8] = {
+    0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
+    0x510E527Fu, 0x9B05688Cu, 0x1F83D9ABu, 0x5BE0CD19u
+};
+
+/* ---- generic round structure ------------------------------------------------------------
+   P names an operation set: P##_ADD, P##_XOR and P##_R16/R12/R8/R7 (rotate right). The state
+   is sixteen variables v0..v15 (one word each, or one SIMD lane per input); m is an array of
+   the sixteen message words. COCO__B3_ROUNDS runs the seven rounds, with the message
+   schedule (the permutation applied 0..6 times) written out. */
+#define COCO__B3_G(P, a, b, c, d, x, y)                                        \
+    a = P##_ADD(P##_ADD(a, b), x); d = P##_R16(P##_XOR(d, a));                \
+    c = P##_ADD(c, d);             b = P##_R12(P##_XOR(b, c));                \
+    a = P##_ADD(P##_ADD(a, b), y); d = P##_R8(P##_XOR(d, a));                 \
+    c = P##_ADD(c, d);             b = P##_R7(P##_XOR(b, c))
+
+#define COCO__B3_RND(P, v, m, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, sa, sb, sc, sd, se, sf) \
+    COCO__B3_G(P, v##0, v##4, v##8,  v##12, m[s0], m[s1]);                   \
+    COCO__B3_G(P, v##1, v##5, v##9,  v##13, m[s2], m[s3]);                   \
+    COCO__B3_G(P, v##2, v##6, v##10, v##14, m[s4], m[s5]);                   \
+    COCO__B3_G(P, v##3, v##7, v##11, v##15, m[s6], m[s7]);                   \
+    COCO__B3_G(P, v##0, v##5, v##10, v##15, m[s8], m[s9]);                   \
+    COCO__B3_G(P, v##1, v##6, v##11, v##12, m[sa], m[sb]);                   \
+    COCO__B3_G(P, v##2, v##7, v##8,  v##13, m[sc], m[sd]);                   \
+    COCO__B3_G(P, v##3, v##4, v##9,  v##14, m[se], m[sf])
+
+#define COCO__B3_ROUNDS(P, v, m)                                                         \
+    COCO__B3_RND(P, v, m, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);      \
+    COCO__B3_RND(P, v, m, 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8);      \
+    COCO__B3_RND(P, v, m, 3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1);      \
+    COCO__B3_RND(P, v, m, 10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6);      \
+    COCO__B3_RND(P, v, m, 12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4);      \
+    COCO__B3_RND(P, v, m, 9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7);      \
+    COCO__B3_RND(P, v, m, 11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+
+/* ---- portable path ------------------------------------------------------------------------ */
+#define COCO__ROTR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+#define COCO__SC_ADD(a, b) ((uint32_t)((a) + (b)))
+#define COCO__SC_XOR(a, b) ((a) ^ (b))
+#define COCO__SC_R16(x)    COCO__ROTR32(x, 16)
+#define COCO__SC_R12(x)    COCO__ROTR32(x, 12)
+#define COCO__SC_R8(x)     COCO__ROTR32(x, 8)
+#define COCO__SC_R7(x)     COCO__ROTR32(x, 7)
+
+COCO__PRIVATE uint32_t coco__b3_ld32(const uint8_t* p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
 }
-COCO_API void coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t n) { coco_fp f = coco_hasher_fp(h); memcpy(out, f.bytes, n < 16 ? n : 16); }
-COCO_API coco_fp coco_hasher_fp(const coco_hasher* h) { coco_fp f; memcpy(f.bytes, &h->a, 8); memcpy(f.bytes + 8, &h->b, 8); return f; }
-COCO_API coco_fp coco_fp_of(const void* d, size_t n) { coco_hasher h; coco_hasher_init(&h); coco_hasher_update(&h, d, n); return coco_hasher_fp(&h); }
-COCO_API int coco_fp_eq(coco_fp a, coco_fp b) { return memcmp(a.bytes, b.bytes, 16) == 0; }
+
+COCO__PRIVATE void coco__b3_st32(uint8_t* p, uint32_t w) {
+    p[0] = (uint8_t)w; p[1] = (uint8_t)(w >> 8); p[2] = (uint8_t)(w >> 16);
+    p[3] = (uint8_t)(w >> 24);
+}
+
+COCO__PRIVATE void coco__b3_words_to_bytes(const uint32_t* w, size_t n, uint8_t* out) {
+    size_t i;
+    for (i = 0; i < n; i++) coco__b3_st32(out + 4 * i, w[i]);
+}
+
+/* One compression: out[0..7] is the new CV, out[8..15] the second half of the XOF block.
+   out must not overlap cv. */
+COCO__PRIVATE void coco__b3_compress_portable(const uint32_t cv[8], const uint8_t block[64],
+                                              uint8_t len, uint64_t ctr, uint8_t flags,
+                                              uint32_t out[16]) {
+    uint32_t m[16];
+    uint32_t v0 = cv[0], v1 = cv[1], v2 = cv[2], v3 = cv[3];
+    uint32_t v4 = cv[4], v5 = cv[5], v6 = cv[6], v7 = cv[7];
+    uint32_t v8 = coco__b3_iv[0], v9 = coco__b3_iv[1], v10 = coco__b3_iv[2];
+    uint32_t v11 = coco__b3_iv[3], v12 = (uint32_t)ctr, v13 = (uint32_t)(ctr >> 32);
+    uint32_t v14 = len, v15 = flags;
+    int i;
+    for (i = 0; i < 16; i++) m[i] = coco__b3_ld32(block + 4 * i);
+    COCO__B3_ROUNDS(COCO__SC, v, m);
+    out[0] = v0 ^ v8;   out[1] = v1 ^ v9;   out[2] = v2 ^ v10;  out[3] = v3 ^ v11;
+    out[4] = v4 ^ v12;  out[5] = v5 ^ v13;  out[6] = v6 ^ v14;  out[7] = v7 ^ v15;
+    out[8] = v8 ^ cv[0];   out[9] = v9 ^ cv[1];   out[10] = v10 ^ cv[2];
+    out[11] = v11 ^ cv[3]; out[12] = v12 ^ cv[4]; out[13] = v13 ^ cv[5];
+    out[14] = v14 ^ cv[6]; out[15] = v15 ^ cv[7];
+}
+
+/* ---- x86 SIMD paths ----------------------------------------------------------------------- */
+#if COCO__X86
+#include <immintrin.h>
+#include <cpuid.h>
+
+#define COCO__B3_TGT_SSE41  __attribute__((target("sse4.1")))
+#define COCO__B3_TGT_AVX2   __attribute__((target("avx2")))
+#define COCO__B3_TGT_AVX512 __attribute__((target("avx512f,avx512vl")))
+#define COCO__B3_INLINE     __inline__ __attribute__((always_inline))
+
+/* SSE4.1, 4 lanes */
+#define COCO__S4_ADD(a, b) _mm_add_epi32((a), (b))
+#define COCO__S4_XOR(a, b) _mm_xor_si128((a), (b))
+#define COCO__S4_R16(x) \
+    _mm_shuffle_epi8((x), _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13))
+#define COCO__S4_R12(x) _mm_or_si128(_mm_srli_epi32((x), 12), _mm_slli_epi32((x), 20))
+#define COCO__S4_R8(x) \
+    _mm_shuffle_epi8((x), _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12))
+#define COCO__S4_R7(x)  _mm_or_si128(_mm_srli_epi32((x), 7), _mm_slli_epi32((x), 25))
+
+/* AVX2, 8 lanes */
+#define COCO__A8_ADD(a, b) _mm256_add_epi32((a), (b))
+#define COCO__A8_XOR(a, b) _mm256_xor_si256((a), (b))
+#define COCO__A8_R16(x) \
+    _mm256_shuffle_epi8((x), _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15,  \
+        12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13))
+#define COCO__A8_R12(x) _mm256_or_si256(_mm256_srli_epi32((x), 12), _mm256_slli_epi32((x), 20))
+#define COCO__A8_R8(x) \
+    _mm256_shuffle_epi8((x), _mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14,  \
+        15, 12, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12))
+#define COCO__A8_R7(x)  _mm256_or_si256(_mm256_srli_epi32((x), 7), _mm256_slli_epi32((x), 25))
+
+/* AVX-512VL on 128-bit rows (single-block compression) */
+#define COCO__X4_ADD(a, b) _mm_add_epi32((a), (b))
+#define COCO__X4_XOR(a, b) _mm_xor_si128((a), (b))
+#define COCO__X4_R16(x) _mm_ror_epi32((x), 16)
+#define COCO__X4_R12(x) _mm_ror_epi32((x), 12)
+#define COCO__X4_R8(x)  _mm_ror_epi32((x), 8)
+#define COCO__X4_R7(x)  _mm_ror_epi32((x), 7)
+
+/* AVX-512F, 16 lanes */
+#define COCO__Z16_ADD(a, b) _mm512_add_epi32((a), (b))
+#define COCO__Z16_XOR(a, b) _mm512_xor_si512((a), (b))
+#define COCO__Z16_R16(x) _mm512_ror_epi32((x), 16)
+#define COCO__Z16_R12(x) _mm512_ror_epi32((x), 12)
+#define COCO__Z16_R8(x)  _mm512_ror_epi32((x), 8)
+#define COCO__Z16_R7(x)  _mm512_ror_epi32((x), 7)
+
+#define COCO__B3_SHUFPS(a, b, imm) \
+    _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), (imm)))
+#define COCO__B3_LD128(p)     _mm_loadu_si128((const __m128i*)(const void*)(p))
+#define COCO__B3_ST128(p, x)  _mm_storeu_si128((__m128i*)(void*)(p), (x))
+#define COCO__B3_LD256(p)     _mm256_loadu_si256((const __m256i*)(const void*)(p))
+#define COCO__B3_ST256(p, x)  _mm256_storeu_si256((__m256i*)(void*)(p), (x))
+
+/* Single-block compression with the state as four rows r0..r3 of 128 bits. The message
+   vectors hold (w0 w2 w4 w6) (w1 w3 w5 w7) (w8 w10 w12 w14) (w9 w11 w13 w15) of the round's
+   message w; between rounds they are permuted in registers (w'[i] = w[perm[i]]). Uses
+   SSE4.1 instructions only besides the P operations. */
+#define COCO__B3_ROWS(P, r0, r1, r2, r3, block) do {                                      \
+    __m128i b0_ = COCO__B3_LD128(block), b1_ = COCO__B3_LD128((block) + 16);             \
+    __m128i b2_ = COCO__B3_LD128((block) + 32), b3_ = COCO__B3_LD128((block) + 48);      \
+    __m128i m0_ = COCO__B3_SHUFPS(b0_, b1_, _MM_SHUFFLE(2, 0, 2, 0));                    \
+    __m128i m1_ = COCO__B3_SHUFPS(b0_, b1_, _MM_SHUFFLE(3, 1, 3, 1));                    \
+    __m128i m2_ = COCO__B3_SHUFPS(b2_, b3_, _MM_SHUFFLE(2, 0, 2, 0));                    \
+    __m128i m3_ = COCO__B3_SHUFPS(b2_, b3_, _MM_SHUFFLE(3, 1, 3, 1));                    \
+    int rd_;                                                                              \
+    for (rd_ = 0;; rd_++) {                                                               \
+        __m128i n0_, n1_, n2_, n3_;                                                       \
+        COCO__B3_G(P, r0, r1, r2, r3, m0_, m1_);                                          \
+        r1 = _mm_shuffle_epi32(r1, 0x39); r2 = _mm_shuffle_epi32(r2, 0x4E);               \
+        r3 = _mm_shuffle_epi32(r3, 0x93);                                                 \
+        COCO__B3_G(P, r0, r1, r2, r3, m2_, m3_);                                          \
+        r1 = _mm_shuffle_epi32(r1, 0x93); r2 = _mm_shuffle_epi32(r2, 0x4E);               \
+        r3 = _mm_shuffle_epi32(r3, 0x39);                                                 \
+        if (rd_ == 6) break;                                                              \
+        n0_ = _mm_shuffle_epi32(COCO__B3_SHUFPS(m0_, m1_, _MM_SHUFFLE(3, 1, 2, 1)),       \
+                                _MM_SHUFFLE(1, 3, 2, 0));                                 \
+        n1_ = COCO__B3_SHUFPS(m0_, _mm_blend_epi16(m2_, m3_, 0x30), _MM_SHUFFLE(2, 1, 0, 3)); \
+        n1_ = _mm_shuffle_epi32(n1_, _MM_SHUFFLE(3, 1, 2, 0));                            \
+        n2_ = _mm_blend_epi16(_mm_blend_epi16(m2_, m3_, 0xC3), _mm_slli_si128(m1_, 4), 0x0C); \
+        n2_ = _mm_shuffle_epi32(n2_, _MM_SHUFFLE(3, 0, 2, 1));                            \
+        n3_ = _mm_blend_epi16(_mm_blend_epi16(m2_, m3_, 0x0C), m1_, 0x30);                \
+        n3_ = _mm_shuffle_epi32(n3_, _MM_SHUFFLE(0, 3, 2, 1));                            \
+        m0_ = n0_; m1_ = n1_; m2_ = n2_; m3_ = n3_;                                       \
+    }                                                                                     \
+} while (0)
+
+#define COCO__B3_ROWS_INIT(r0, r1, r2, r3, cv, len, ctr, flags)                          \
+    r0 = COCO__B3_LD128(cv); r1 = COCO__B3_LD128((cv) + 4); r2 = COCO__B3_LD128(coco__b3_iv); \
+    r3 = _mm_setr_epi32((int)(uint32_t)(ctr), (int)(uint32_t)((ctr) >> 32), (int)(len),  \
+                        (int)(flags))
+
+COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_compress_sse41(uint32_t cv[8],
+        const uint8_t block[64], uint8_t len, uint64_t ctr, uint8_t flags) {
+    __m128i r0, r1, r2, r3;
+    COCO__B3_ROWS_INIT(r0, r1, r2, r3, cv, len, ctr, flags);
+    COCO__B3_ROWS(COCO__S4, r0, r1, r2, r3, block);
+    COCO__B3_ST128(cv, _mm_xor_si128(r0, r2));
+    COCO__B3_ST128(cv + 4, _mm_xor_si128(r1, r3));
+}
+
+COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_compress_xof_sse41(const uint32_t cv[8],
+        const uint8_t block[64], uint8_t len, uint64_t ctr, uint8_t flags, uint8_t out[64]) {
+    __m128i r0, r1, r2, r3;
+    COCO__B3_ROWS_INIT(r0, r1, r2, r3, cv, len, ctr, flags);
+    COCO__B3_ROWS(COCO__S4, r0, r1, r2, r3, block);
+    COCO__B3_ST128(out, _mm_xor_si128(r0, r2));
+    COCO__B3_ST128(out + 16, _mm_xor_si128(r1, r3));
+    COCO__B3_ST128(out + 32, _mm_xor_si128(r2, COCO__B3_LD128(cv)));
+    COCO__B3_ST128(out + 48, _mm_xor_si128(r3, COCO__B3_LD128(cv + 4)));
+}
+
+COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_compress_avx512(uint32_t cv[8],
+        const uint8_t block[64], uint8_t len, uint64_t ctr, uint8_t flags) {
+    __m128i r0, r1, r2, r3;
+    COCO__B3_ROWS_INIT(r0, r1, r2, r3, cv, len, ctr, flags);
+    COCO__B3_ROWS(COCO__X4, r0, r1, r2, r3, block);
+    COCO__B3_ST128(cv, _mm_xor_si128(r0, r2));
+    COCO__B3_ST128(cv + 4, _mm_xor_si128(r1, r3));
+}
+
+COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_compress_xof_avx512(const uint32_t cv[8],
+        const uint8_t block[64], uint8_t len, uint64_t ctr, uint8_t flags, uint8_t out[64]) {
+    __m128i r0, r1, r2, r3;
+    COCO__B3_ROWS_INIT(r0, r1, r2, r3, cv, len, ctr, flags);
+    COCO__B3_ROWS(COCO__X4, r0, r1, r2, r3, block);
+    COCO__B3_ST128(out, _mm_xor_si128(r0, r2));
+    COCO__B3_ST128(out + 16, _mm_xor_si128(r1, r3));
+    COCO__B3_ST128(out + 32, _mm_xor_si128(r2, COCO__B3_LD128(cv)));
+    COCO__B3_ST128(out + 48, _mm_xor_si128(r3, COCO__B3_LD128(cv + 4)));
+}
+
+/* Lane counters for hash_many: lane i gets ctr + i (chunks) or ctr (parents). */
+COCO__PRIVATE void coco__b3_lane_counters(uint64_t ctr, int inc, int n, uint32_t* lo,
+                                          uint32_t* hi) {
+    int i;
+    for (i = 0; i < n; i++) {
+        uint64_t c = ctr + (inc ? (uint64_t)i : 0);
+        lo[i] = (uint32_t)c;
+        hi[i] = (uint32_t)(c >> 32);
+    }
+}
+
+/* 4x4 transpose of 32-bit words in four 128-bit registers. */
+#define COCO__B3_TR4(r0, r1, r2, r3) do {                                                 \
+    __m128i t0_ = _mm_unpacklo_epi32(r0, r1), t1_ = _mm_unpackhi_epi32(r0, r1);          \
+    __m128i t2_ = _mm_unpacklo_epi32(r2, r3), t3_ = _mm_unpackhi_epi32(r2, r3);          \
+    r0 = _mm_unpacklo_epi64(t0_, t2_); r1 = _mm_unpackhi_epi64(t0_, t2_);                \
+    r2 = _mm_unpacklo_epi64(t1_, t3_); r3 = _mm_unpackhi_epi64(t1_, t3_);                \
+} while (0)
+
+/* The hash_many functions: `blocks` blocks of each of the inputs in[0..W-1] (W = 4, 8, 16),
+   lane i with counter ctr (+ i if inc); flags on every block, fs added on the first and fe
+   on the last; the W chaining values go to out (32 bytes each). */
+COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_hash4_sse41(const uint8_t* const* in,
+        size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
+        uint8_t fs, uint8_t fe, uint8_t* out) {
+    __m128i m[16];
+    __m128i h0 = _mm_set1_epi32((int)key[0]), h1 = _mm_set1_epi32((int)key[1]);
+    __m128i h2 = _mm_set1_epi32((int)key[2]), h3 = _mm_set1_epi32((int)key[3]);
+    __m128i h4 = _mm_set1_epi32((int)key[4]), h5 = _mm_set1_epi32((int)key[5]);
+    __m128i h6 = _mm_set1_epi32((int)key[6]), h7 = _mm_set1_epi32((int)key[7]);
+    __m128i clo, chi;
+    uint32_t lo[4], hi[4];
+    size_t b, off;
+    int q;
+    coco__b3_lane_counters(ctr, inc, 4, lo, hi);
+    clo = COCO__B3_LD128(lo);
+    chi = COCO__B3_LD128(hi);
+    for (b = 0; b < blocks; b++) {
+        uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
+        __m128i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
+        __m128i v8 = _mm_set1_epi32((int)coco__b3_iv[0]);
+        __m128i v9 = _mm_set1_epi32((int)coco__b3_iv[1]);
+        __m128i v10 = _mm_set1_epi32((int)coco__b3_iv[2]);
+        __m128i v11 = _mm_set1_epi32((int)coco__b3_iv[3]);
+        __m128i v12 = clo, v13 = chi, v14 = _mm_set1_epi32(64), v15 = _mm_set1_epi32(fl);
+        off = b * 64;
+        for (q = 0; q < 4; q++) {
+            __m128i x0 = COCO__B3_LD128(in[0] + off + 16 * q);
+            __m128i x1 = COCO__B3_LD128(in[1] + off + 16 * q);
+            __m128i x2 = COCO__B3_LD128(in[2] + off + 16 * q);
+            __m128i x3 = COCO__B3_LD128(in[3] + off + 16 * q);
+            COCO__B3_TR4(x0, x1, x2, x3);
+            m[4 * q] = x0; m[4 * q + 1] = x1; m[4 * q + 2] = x2; m[4 * q + 3] = x3;
+        }
+        COCO__B3_ROUNDS(COCO__S4, v, m);
+        h0 = _mm_xor_si128(v0, v8);  h1 = _mm_xor_si128(v1, v9);
+        h2 = _mm_xor_si128(v2, v10); h3 = _mm_xor_si128(v3, v11);
+        h4 = _mm_xor_si128(v4, v12); h5 = _mm_xor_si128(v5, v13);
+        h6 = _mm_xor_si128(v6, v14); h7 = _mm_xor_si128(v7, v15);
+    }
+    COCO__B3_TR4(h0, h1, h2, h3);
+    COCO__B3_TR4(h4, h5, h6, h7);
+    COCO__B3_ST128(out, h0);      COCO__B3_ST128(out + 16, h4);
+    COCO__B3_ST128(out + 32, h1); COCO__B3_ST128(out + 48, h5);
+    COCO__B3_ST128(out + 64, h2); COCO__B3_ST128(out + 80, h6);
+    COCO__B3_ST128(out + 96, h3); COCO__B3_ST128(out + 112, h7);
+}
+
+/* 8x8 transpose of 32-bit words in eight 256-bit registers. */
+#define COCO__B3_TR8(r0, r1, r2, r3, r4, r5, r6, r7) do {                                 \
+    __m256i a0_ = _mm256_unpacklo_epi32(r0, r1), a1_ = _mm256_unpackhi_epi32(r0, r1);    \
+    __m256i a2_ = _mm256_unpacklo_epi32(r2, r3), a3_ = _mm256_unpackhi_epi32(r2, r3);    \
+    __m256i a4_ = _mm256_unpacklo_epi32(r4, r5), a5_ = _mm256_unpackhi_epi32(r4, r5);    \
+    __m256i a6_ = _mm256_unpacklo_epi32(r6, r7), a7_ = _mm256_unpackhi_epi32(r6, r7);    \
+    __m256i b0_ = _mm256_unpacklo_epi64(a0_, a2_), b1_ = _mm256_unpackhi_epi64(a0_, a2_); \
+    __m256i b2_ = _mm256_unpacklo_epi64(a1_, a3_), b3_ = _mm256_unpackhi_epi64(a1_, a3_); \
+    __m256i b4_ = _mm256_unpacklo_epi64(a4_, a6_), b5_ = _mm256_unpackhi_epi64(a4_, a6_); \
+    __m256i b6_ = _mm256_unpacklo_epi64(a5_, a7_), b7_ = _mm256_unpackhi_epi64(a5_, a7_); \
+    r0 = _mm256_permute2x128_si256(b0_, b4_, 0x20);                                       \
+    r1 = _mm256_permute2x128_si256(b1_, b5_, 0x20);                                       \
+    r2 = _mm256_permute2x128_si256(b2_, b6_, 0x20);                                       \
+    r3 = _mm256_permute2x128_si256(b3_, b7_, 0x20);                                       \
+    r4 = _mm256_permute2x128_si256(b0_, b4_, 0x31);                                       \
+    r5 = _mm256_permute2x128_si256(b1_, b5_, 0x31);                                       \
+    r6 = _mm256_permute2x128_si256(b2_, b6_, 0x31);                                       \
+    r7 = _mm256_permute2x128_si256(b3_, b7_, 0x31);                                       \
+} while (0)
+
+COCO__B3_TGT_AVX2 COCO__PRIVATE void coco__b3_hash8_avx2(const uint8_t* const* in,
+        size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
+        uint8_t fs, uint8_t fe, uint8_t* out) {
+    __m256i m[16];
+    __m256i h0 = _mm256_set1_epi32((int)key[0]), h1 = _mm256_set1_epi32((int)key[1]);
+    __m256i h2 = _mm256_set1_epi32((int)key[2]), h3 = _mm256_set1_epi32((int)key[3]);
+    __m256i h4 = _mm256_set1_epi32((int)key[4]), h5 = _mm256_set1_epi32((int)key[5]);
+    __m256i h6 = _mm256_set1_epi32((int)key[6]), h7 = _mm256_set1_epi32((int)key[7]);
+    __m256i clo, chi;
+    uint32_t lo[8], hi[8];
+    size_t b, off;
+    int q;
+    coco__b3_lane_counters(ctr, inc, 8, lo, hi);
+    clo = COCO__B3_LD256(lo);
+    chi = COCO__B3_LD256(hi);
+    for (b = 0; b < blocks; b++) {
+        uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
+        __m256i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
+        __m256i v8 = _mm256_set1_epi32((int)coco__b3_iv[0]);
+        __m256i v9 = _mm256_set1_epi32((int)coco__b3_iv[1]);
+        __m256i v10 = _mm256_set1_epi32((int)coco__b3_iv[2]);
+        __m256i v11 = _mm256_set1_epi32((int)coco__b3_iv[3]);
+        __m256i v12 = clo, v13 = chi, v14 = _mm256_set1_epi32(64);
+        __m256i v15 = _mm256_set1_epi32(fl);
+        off = b * 64;
+        for (q = 0; q < 2; q++) {
+            __m256i x0 = COCO__B3_LD256(in[0] + off + 32 * q);
+            __m256i x1 = COCO__B3_LD256(in[1] + off + 32 * q);
+            __m256i x2 = COCO__B3_LD256(in[2] + off + 32 * q);
+            __m256i x3 = COCO__B3_LD256(in[3] + off + 32 * q);
+            __m256i x4 = COCO__B3_LD256(in[4] + off + 32 * q);
+            __m256i x5 = COCO__B3_LD256(in[5] + off + 32 * q);
+            __m256i x6 = COCO__B3_LD256(in[6] + off + 32 * q);
+            __m256i x7 = COCO__B3_LD256(in[7] + off + 32 * q);
+            COCO__B3_TR8(x0, x1, x2, x3, x4, x5, x6, x7);
+            m[8 * q] = x0;     m[8 * q + 1] = x1; m[8 * q + 2] = x2; m[8 * q + 3] = x3;
+            m[8 * q + 4] = x4; m[8 * q + 5] = x5; m[8 * q + 6] = x6; m[8 * q + 7] = x7;
+        }
+        COCO__B3_ROUNDS(COCO__A8, v, m);
+        h0 = _mm256_xor_si256(v0, v8);  h1 = _mm256_xor_si256(v1, v9);
+        h2 = _mm256_xor_si256(v2, v10); h3 = _mm256_xor_si256(v3, v11);
+        h4 = _mm256_xor_si256(v4, v12); h5 = _mm256_xor_si256(v5, v13);
+        h6 = _mm256_xor_si256(v6, v14); h7 = _mm256_xor_si256(v7, v15);
+    }
+    COCO__B3_TR8(h0, h1, h2, h3, h4, h5, h6, h7);
+    COCO__B3_ST256(out, h0);       COCO__B3_ST256(out + 32, h1);
+    COCO__B3_ST256(out + 64, h2);  COCO__B3_ST256(out + 96, h3);
+    COCO__B3_ST256(out + 128, h4); COCO__B3_ST256(out + 160, h5);
+    COCO__B3_ST256(out + 192, h6); COCO__B3_ST256(out + 224, h7);
+}
+
+/* 16x16 transpose of 32-bit words, x[i] = row i on entry, column i on return: 32-bit and
+   64-bit interleaves inside 128-bit lanes, then a 4x4 transpose of the 128-bit lanes. Written
+   out so that it stays in registers. */
+#define COCO__B3_UNPK32(a, b, x, y) \
+    a = _mm512_unpacklo_epi32(x, y); b = _mm512_unpackhi_epi32(x, y)
+#define COCO__B3_UNPK64(a, b, c, d, x0, x1, x2, x3)                                        \
+    a = _mm512_unpacklo_epi64(x0, x2); b = _mm512_unpackhi_epi64(x0, x2);                 \
+    c = _mm512_unpacklo_epi64(x1, x3); d = _mm512_unpackhi_epi64(x1, x3)
+#define COCO__B3_LANES4(o0, o1, o2, o3, x0, x1, x2, x3) do {                              \
+    __m512i t0_ = _mm512_shuffle_i32x4(x0, x1, 0x44), t1_ = _mm512_shuffle_i32x4(x0, x1, 0xEE); \
+    __m512i t2_ = _mm512_shuffle_i32x4(x2, x3, 0x44), t3_ = _mm512_shuffle_i32x4(x2, x3, 0xEE); \
+    o0 = _mm512_shuffle_i32x4(t0_, t2_, 0x88); o1 = _mm512_shuffle_i32x4(t0_, t2_, 0xDD);  \
+    o2 = _mm512_shuffle_i32x4(t1_, t3_, 0x88); o3 = _mm512_shuffle_i32x4(t1_, t3_, 0xDD);  \
+} while (0)
+
+#define COCO__B3_TR16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, xa, xb, xc, xd, xe, xf) do {   \
+    __m512i a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15;          \
+    __m512i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15;          \
+    COCO__B3_UNPK32(a0, a1, x0, x1);   COCO__B3_UNPK32(a2, a3, x2, x3);                    \
+    COCO__B3_UNPK32(a4, a5, x4, x5);   COCO__B3_UNPK32(a6, a7, x6, x7);                    \
+    COCO__B3_UNPK32(a8, a9, x8, x9);   COCO__B3_UNPK32(a10, a11, xa, xb);                  \
+    COCO__B3_UNPK32(a12, a13, xc, xd); COCO__B3_UNPK32(a14, a15, xe, xf);                  \
+    COCO__B3_UNPK64(b0, b1, b2, b3, a0, a1, a2, a3);                                       \
+    COCO__B3_UNPK64(b4, b5, b6, b7, a4, a5, a6, a7);                                       \
+    COCO__B3_UNPK64(b8, b9, b10, b11, a8, a9, a10, a11);                                   \
+    COCO__B3_UNPK64(b12, b13, b14, b15, a12, a13, a14, a15);                               \
+    COCO__B3_LANES4(x0, x4, x8, xc, b0, b4, b8, b12);                                      \
+    COCO__B3_LANES4(x1, x5, x9, xd, b1, b5, b9, b13);                                      \
+    COCO__B3_LANES4(x2, x6, xa, xe, b2, b6, b10, b14);                                     \
+    COCO__B3_LANES4(x3, x7, xb, xf, b3, b7, b11, b15);                                     \
+} while (0)
+
+/* Loads block `off` of 16 inputs as 16 message vectors (m[j] lane i = word j of input i). */
+COCO__B3_TGT_AVX512 COCO__PRIVATE COCO__B3_INLINE void coco__b3_msg16(const uint8_t* const* in,
+                                                                      size_t off, __m512i* m) {
+#define COCO__B3_L(i) _mm512_loadu_si512((const void*)(in[i] + off))
+    __m512i x0 = COCO__B3_L(0), x1 = COCO__B3_L(1), x2 = COCO__B3_L(2), x3 = COCO__B3_L(3);
+    __m512i x4 = COCO__B3_L(4), x5 = COCO__B3_L(5), x6 = COCO__B3_L(6), x7 = COCO__B3_L(7);
+    __m512i x8 = COCO__B3_L(8), x9 = COCO__B3_L(9), x10 = COCO__B3_L(10);
+    __m512i x11 = COCO__B3_L(11), x12 = COCO__B3_L(12), x13 = COCO__B3_L(13);
+    __m512i x14 = COCO__B3_L(14), x15 = COCO__B3_L(15);
+#undef COCO__B3_L
+    COCO__B3_TR16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15);
+    m[0] = x0;   m[1] = x1;   m[2] = x2;   m[3] = x3;   m[4] = x4;   m[5] = x5;
+    m[6] = x6;   m[7] = x7;   m[8] = x8;   m[9] = x9;   m[10] = x10; m[11] = x11;
+    m[12] = x12; m[13] = x13; m[14] = x14; m[15] = x15;
+}
+
+COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_hash16_avx512(const uint8_t* const* in,
+        size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
+        uint8_t fs, uint8_t fe, uint8_t* out) {
+    __m512i m[16];
+    __m512i h0 = _mm512_set1_epi32((int)key[0]), h1 = _mm512_set1_epi32((int)key[1]);
+    __m512i h2 = _mm512_set1_epi32((int)key[2]), h3 = _mm512_set1_epi32((int)key[3]);
+    __m512i h4 = _mm512_set1_epi32((int)key[4]), h5 = _mm512_set1_epi32((int)key[5]);
+    __m512i h6 = _mm512_set1_epi32((int)key[6]), h7 = _mm512_set1_epi32((int)key[7]);
+    __m512i clo, chi;
+    uint32_t lo[16], hi[16];
+    size_t b;
+    int i;
+    coco__b3_lane_counters(ctr, inc, 16, lo, hi);
+    clo = _mm512_loadu_si512((const void*)lo);
+    chi = _mm512_loadu_si512((const void*)hi);
+    for (b = 0; b < blocks; b++) {
+        uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
+        __m512i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
+        __m512i v8 = _mm512_set1_epi32((int)coco__b3_iv[0]);
+        __m512i v9 = _mm512_set1_epi32((int)coco__b3_iv[1]);
+        __m512i v10 = _mm512_set1_epi32((int)coco__b3_iv[2]);
+        __m512i v11 = _mm512_set1_epi32((int)coco__b3_iv[3]);
+        __m512i v12 = clo, v13 = chi, v14 = _mm512_set1_epi32(64);
+        __m512i v15 = _mm512_set1_epi32(fl);
+        coco__b3_msg16(in, b * 64, m);
+        COCO__B3_ROUNDS(COCO__Z16, v, m);
+        h0 = _mm512_xor_si512(v0, v8);  h1 = _mm512_xor_si512(v1, v9);
+        h2 = _mm512_xor_si512(v2, v10); h3 = _mm512_xor_si512(v3, v11);
+        h4 = _mm512_xor_si512(v4, v12); h5 = _mm512_xor_si512(v5, v13);
+        h6 = _mm512_xor_si512(v6, v14); h7 = _mm512_xor_si512(v7, v15);
+    }
+    {   /* transpose the CVs (rows 8..15 are unused) and store lane i's 8 words */
+        __m512i z8 = _mm512_setzero_si512(), z9 = z8, z10 = z8, z11 = z8, z12 = z8;
+        __m512i z13 = z8, z14 = z8, z15 = z8;
+        COCO__B3_TR16(h0, h1, h2, h3, h4, h5, h6, h7, z8, z9, z10, z11, z12, z13, z14, z15);
+        m[0] = h0;   m[1] = h1;   m[2] = h2;   m[3] = h3;   m[4] = h4;   m[5] = h5;
+        m[6] = h6;   m[7] = h7;   m[8] = z8;   m[9] = z9;   m[10] = z10; m[11] = z11;
+        m[12] = z12; m[13] = z13; m[14] = z14; m[15] = z15;
+    }
+    for (i = 0; i < 16; i++) COCO__B3_ST256(out + 32 * i, _mm512_castsi512_si256(m[i]));
+}
+
+/* CPU and OS support: SSE4.1; AVX2 needs the OS to save YMM state (XCR0 bits 1-2);
+   AVX-512 needs AVX2, AVX-512F and VL, and opmask/ZMM state saved (XCR0 bits 5-7). */
+COCO__PRIVATE int coco__b3_detect(void) {
+    unsigned a = 0, b = 0, c = 0, d = 0, lo = 0, hi = 0;
+    uint64_t xcr0;
+    int lvl;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return COCO__SIMD_PORTABLE;
+    lvl = COCO__SIMD_SSE41;
+    if (!(c & (1u << 27)) || !(c & (1u << 28))) return lvl;       /* OSXSAVE, AVX */
+    __asm__ __volatile__(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));  /* xgetbv */
+    xcr0 = ((uint64_t)hi << 32) | lo;
+    if ((xcr0 & 0x6) != 0x6 || __get_cpuid_max(0, NULL) < 7) return lvl;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!(b & (1u << 5))) return lvl;                                 /* AVX2 */
+    lvl = COCO__SIMD_AVX2;
+    if ((xcr0 & 0xE6) == 0xE6 && (b & (1u << 16)) && (b & (1u << 31))) /* AVX512F, VL */
+        lvl = COCO__SIMD_AVX512;
+    return lvl;
+}
+#else
+COCO__PRIVATE int coco__b3_detect(void) { return COCO__SIMD_PORTABLE; }
+#endif /* COCO__X86 */
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+#if defined(__GNUC__)
+#  define COCO__B3_LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#  define COCO__B3_STORE(p, x) __atomic_store_n((p), (x), __ATOMIC_RELAXED)
+#else
+#  define COCO__B3_LOAD(p)     (*(p))
+#  define COCO__B3_STORE(p, x) (*(p) = (x))
+#endif
+
+static int coco__b3_detected = -1;   /* -1 until detected; the same value from every thread */
+static int coco__b3_forced = -1;     /* tests: the level forced, or -1 */
+
+COCO__PRIVATE int coco__b3_max_level(void) {
+    int d = COCO__B3_LOAD(&coco__b3_detected);
+    if (d < 0) {
+        d = coco__b3_detect();
+        COCO__B3_STORE(&coco__b3_detected, d);
+    }
+    return d;
+}
+
+COCO__PRIVATE int coco__b3_level(void) {
+    int f = COCO__B3_LOAD(&coco__b3_forced);
+    return f >= 0 ? f : coco__b3_max_level();
+}
+
+/* Test hook: force a code path (COCO__SIMD_*); level < 0 restores auto-detection. Returns 1 if
+   the level is usable on this CPU (and then uses it), 0 if not (and changes nothing). */
+COCO__PRIVATE int coco__blake3_force(int level) {
+    if (level < 0) {
+        COCO__B3_STORE(&coco__b3_forced, -1);
+        return 1;
+    }
+    if (level > COCO__SIMD_AVX512 || level > coco__b3_max_level()) return 0;
+    COCO__B3_STORE(&coco__b3_forced, level);
+    return 1;
+}
+
+COCO__PRIVATE size_t coco__b3_degree(int lvl) {
+    return lvl >= COCO__SIMD_AVX512 ? 16 : lvl == COCO__SIMD_AVX2 ? 8 :
+           lvl == COCO__SIMD_SSE41 ? 4 : 1;
+}
+
+/* Compresses one block into cv in place. */
+COCO__PRIVATE void coco__blake3_compress(int lvl, uint32_t cv[8], const uint8_t block[64],
+                                         uint8_t len, uint64_t ctr, uint8_t flags) {
+    uint32_t full[16];
+#if COCO__X86
+    if (lvl >= COCO__SIMD_AVX512) { coco__b3_compress_avx512(cv, block, len, ctr, flags); return; }
+    if (lvl >= COCO__SIMD_SSE41) { coco__b3_compress_sse41(cv, block, len, ctr, flags); return; }
+#else
+    (void)lvl;
+#endif
+    coco__b3_compress_portable(cv, block, len, ctr, flags, full);
+    memcpy(cv, full, 32);
+}
+
+/* Compresses one block and writes the full 64-byte output block (XOF). */
+COCO__PRIVATE void coco__blake3_compress_xof(int lvl, const uint32_t cv[8],
+                                             const uint8_t block[64], uint8_t len,
+                                             uint64_t ctr, uint8_t flags, uint8_t out[64]) {
+    uint32_t full[16];
+#if COCO__X86
+    if (lvl >= COCO__SIMD_AVX512) {
+        coco__b3_compress_xof_avx512(cv, block, len, ctr, flags, out);
+        return;
+    }
+    if (lvl >= COCO__SIMD_SSE41) {
+        coco__b3_compress_xof_sse41(cv, block, len, ctr, flags, out);
+        return;
+    }
+#else
+    (void)lvl;
+#endif
+    coco__b3_compress_portable(cv, block, len, ctr, flags, full);
+    coco__b3_words_to_bytes(full, 16, out);
+}
+
+/* Hashes `blocks` whole blocks of one input into a 32-byte CV. */
+COCO__PRIVATE void coco__b3_hash_one(int lvl, const uint8_t* in, size_t blocks,
+                                     const uint32_t key[8], uint64_t ctr, uint8_t flags,
+                                     uint8_t fs, uint8_t fe, uint8_t out[32]) {
+    uint32_t cv[8];
+    uint8_t fl = (uint8_t)(flags | fs);
+    memcpy(cv, key, 32);
+    for (; blocks > 0; blocks--, in += 64) {
+        if (blocks == 1) fl = (uint8_t)(fl | fe);
+        coco__blake3_compress(lvl, cv, in, 64, ctr, fl);
+        fl = flags;
+    }
+    coco__b3_words_to_bytes(cv, 8, out);
+}
+
+/* Hashes n inputs of `blocks` whole blocks each, widest SIMD first; see hash4 for the rest. */
+COCO__PRIVATE void coco__blake3_hash_many(int lvl, const uint8_t* const* in, size_t n,
+                                          size_t blocks, const uint32_t key[8], uint64_t ctr,
+                                          int inc, uint8_t flags, uint8_t fs, uint8_t fe,
+                                          uint8_t* out) {
+#if COCO__X86
+    if (lvl >= COCO__SIMD_AVX512) {
+        for (; n >= 16; n -= 16, in += 16, out += 16 * 32, ctr += inc ? 16 : 0)
+            coco__b3_hash16_avx512(in, blocks, key, ctr, inc, flags, fs, fe, out);
+    }
+    if (lvl >= COCO__SIMD_AVX2) {
+        for (; n >= 8; n -= 8, in += 8, out += 8 * 32, ctr += inc ? 8 : 0)
+            coco__b3_hash8_avx2(in, blocks, key, ctr, inc, flags, fs, fe, out);
+    }
+    if (lvl >= COCO__SIMD_SSE41) {
+        for (; n >= 4; n -= 4, in += 4, out += 4 * 32, ctr += inc ? 4 : 0)
+            coco__b3_hash4_sse41(in, blocks, key, ctr, inc, flags, fs, fe, out);
+    }
+#endif
+    for (; n > 0; n--, in++, out += 32, ctr += inc ? 1 : 0)
+        coco__b3_hash_one(lvl, *in, blocks, key, ctr, flags, fs, fe, out);
+}
+
+/* ---- tree --------------------------------------------------------------------------------- */
+/* CV of one chunk (1..1024 bytes) that is not the root. */
+COCO__PRIVATE void coco__b3_chunk_cv(int lvl, const uint8_t* in, size_t len,
+                                     const uint32_t key[8], uint64_t ctr, uint8_t flags,
+                                     uint8_t out[32]) {
+    uint32_t cv[8];
+    uint8_t last[64];
+    uint8_t fl = (uint8_t)(flags | COCO__B3_CHUNK_START);
+    memcpy(cv, key, 32);
+    for (; len > 64; len -= 64, in += 64) {
+        coco__blake3_compress(lvl, cv, in, 64, ctr, fl);
+        fl = flags;
+    }
+    memset(last, 0, sizeof last);
+    memcpy(last, in, len);
+    coco__blake3_compress(lvl, cv, last, (uint8_t)len, ctr, (uint8_t)(fl | COCO__B3_CHUNK_END));
+    coco__b3_words_to_bytes(cv, 8, out);
+}
+
+/* Largest power of two <= x (x >= 1). */
+COCO__PRIVATE uint64_t coco__b3_pow2_floor(uint64_t x) {
+    uint64_t p = 1;
+    while (x >>= 1) p <<= 1;
+    return p;
+}
+
+COCO__PRIVATE unsigned coco__b3_popcount(uint64_t x) {
+    unsigned n = 0;
+    for (; x; x &= x - 1) n++;
+    return n;
+}
+
+/* Parents of the pairs of n CVs (the odd last one is carried up); returns (n + 1) / 2. */
+COCO__PRIVATE size_t coco__b3_parents(int lvl, const uint8_t* cvs, size_t n,
+                                      const uint32_t key[8], uint8_t flags, uint8_t* out) {
+    const uint8_t* ptrs[COCO__B3_MAX_DEGREE];
+    size_t i, np = n / 2;
+    for (i = 0; i < np; i++) ptrs[i] = cvs + 64 * i;
+    coco__blake3_hash_many(lvl, ptrs, np, 1, key, 0, 0,
+                           (uint8_t)(flags | COCO__B3_PARENT), 0, 0, out);
+    if (n & 1) memcpy(out + 32 * np, cvs + 64 * np, 32);
+    return np + (n & 1);
+}
+
+/* Hashes len bytes (len > 0) starting at chunk ctr, a complete subtree unless it is the
+   right edge of the input, down to at most max(degree, 2) CVs, written to out; returns how
+   many. Chunks go through hash_many `degree` at a time, and so do the parents. */
+COCO__PRIVATE size_t coco__b3_subtree_wide(int lvl, const uint8_t* in, size_t len,
+                                           const uint32_t key[8], uint64_t ctr,
+                                           uint8_t flags, uint8_t* out) {
+    size_t deg = coco__b3_degree(lvl);
+    if (len <= deg * COCO__B3_CHUNK_LEN) {
+        const uint8_t* ptrs[COCO__B3_MAX_DEGREE];
+        size_t n = 0;
+        for (; len >= COCO__B3_CHUNK_LEN; len -= COCO__B3_CHUNK_LEN, in += COCO__B3_CHUNK_LEN)
+            ptrs[n++] = in;
+        coco__blake3_hash_many(lvl, ptrs, n, COCO__B3_CHUNK_LEN / COCO__B3_BLOCK_LEN, key, ctr,
+                               1, flags, COCO__B3_CHUNK_START, COCO__B3_CHUNK_END, out);
+        if (len > 0) {
+            coco__b3_chunk_cv(lvl, in, len, key, ctr + n, flags, out + 32 * n);
+            n++;
+        }
+        return n;
+    } else {
+        uint8_t cvs[2 * COCO__B3_MAX_DEGREE * 32];
+        size_t left = (size_t)coco__b3_pow2_floor((len - 1) / COCO__B3_CHUNK_LEN) *
+                      COCO__B3_CHUNK_LEN;
+        size_t nl = coco__b3_subtree_wide(lvl, in, left, key, ctr, flags, cvs);
+        size_t nr = coco__b3_subtree_wide(lvl, in + left, len - left, key,
+                                          ctr + left / COCO__B3_CHUNK_LEN, flags, cvs + 32 * nl);
+        if (nl == 1) {              /* degree 1: two chunks, keep both */
+            memcpy(out, cvs, 64);
+            return 2;
+        }
+        return coco__b3_parents(lvl, cvs, nl + nr, key, flags, out);
+    }
+}
+
+/* Hashes len > 1024 bytes (a complete subtree or the right edge) down to the two CVs that
+   are the children of its top node; they go to out[0..63]. */
+COCO__PRIVATE void coco__b3_subtree_top(int lvl, const uint8_t* in, size_t len,
+                                        const uint32_t key[8], uint64_t ctr, uint8_t flags,
+                                        uint8_t out[64]) {
+    uint8_t a[COCO__B3_MAX_DEGREE * 32], b[COCO__B3_MAX_DEGREE * 32];
+    size_t n = coco__b3_subtree_wide(lvl, in, len, key, ctr, flags, a);
+    while (n > 2) {
+        n = coco__b3_parents(lvl, a, n, key, flags, b);
+        memcpy(a, b, 32 * n);
+    }
+    memcpy(out, a, 64);
+}
+
+/* An output node: the last compression's inputs, kept to compress it as the root. */
+typedef struct coco__b3_node {
+    uint32_t cv[8];
+    uint8_t  block[64];
+    uint64_t counter;
+    uint8_t  len;
+    uint8_t  flags;
+} coco__b3_node;
+
+COCO__PRIVATE void coco__b3_parent_node(const coco_hasher* h, const uint8_t left[32],
+                                        const uint8_t right[32], coco__b3_node* n) {
+    memcpy(n->cv, h->key, 32);
+    memcpy(n->block, left, 32);
+    memcpy(n->block + 32, right, 32);
+    n->counter = 0;
+    n->len = 64;
+    n->flags = (uint8_t)(h->flags | COCO__B3_PARENT);
+}
+
+COCO__PRIVATE void coco__b3_node_cv(int lvl, const coco__b3_node* n, uint8_t out[32]) {
+    uint32_t cv[8];
+    memcpy(cv, n->cv, 32);
+    coco__blake3_compress(lvl, cv, n->block, n->len, n->counter, n->flags);
+    coco__b3_words_to_bytes(cv, 8, out);
+}
+
+/* ---- streaming hasher --------------------------------------------------------------------- */
+COCO__PRIVATE void coco__b3_init(coco_hasher* h, const uint32_t key[8], uint8_t flags) {
+    memset(h, 0, sizeof *h);
+    memcpy(h->key, key, 32);
+    memcpy(h->cv, key, 32);
+    h->flags = flags;
+}
+
+COCO__PRIVATE size_t coco__b3_chunk_len(const coco_hasher* h) {
+    return (size_t)h->blocks_done * COCO__B3_BLOCK_LEN + h->buf_len;
+}
+
+COCO__PRIVATE uint8_t coco__b3_start_flag(const coco_hasher* h) {
+    return h->blocks_done == 0 ? (uint8_t)COCO__B3_CHUNK_START : (uint8_t)0;
+}
+
+/* Adds bytes to the chunk in progress (never past 1024). The last block is kept in buf
+   until more input shows it is not the chunk's last. */
+COCO__PRIVATE void coco__b3_chunk_update(int lvl, coco_hasher* h, const uint8_t* in,
+                                         size_t len) {
+    while (len > 0) {
+        size_t take;
+        if (h->buf_len == COCO__B3_BLOCK_LEN) {
+            coco__blake3_compress(lvl, h->cv, h->buf, 64, h->chunk_counter,
+                                  (uint8_t)(h->flags | coco__b3_start_flag(h)));
+            h->blocks_done++;
+            h->buf_len = 0;
+        }
+        if (h->buf_len == 0) {
+            for (; len > COCO__B3_BLOCK_LEN; len -= 64, in += 64) {
+                coco__blake3_compress(lvl, h->cv, in, 64, h->chunk_counter,
+                                      (uint8_t)(h->flags | coco__b3_start_flag(h)));
+                h->blocks_done++;
+            }
+        }
+        take = COCO__B3_BLOCK_LEN - h->buf_len;
+        if (take > len) take = len;
+        memcpy(h->buf + h->buf_len, in, take);
+        h->buf_len = (uint8_t)(h->buf_len + take);
+        in += take;
+        len -= take;
+    }
+}
+
+COCO__PRIVATE void coco__b3_chunk_node(const coco_hasher* h, coco__b3_node* n) {
+    memcpy(n->cv, h->cv, 32);
+    memset(n->block, 0, 64);
+    memcpy(n->block, h->buf, h->buf_len);
+    n->counter = h->chunk_counter;
+    n->len = h->buf_len;
+    n->flags = (uint8_t)(h->flags | coco__b3_start_flag(h) | COCO__B3_CHUNK_END);
+}
+
+/* Merges the top of the stack until it holds one CV per 1 bit of total_chunks (the complete
+   subtrees among that many chunks). Lazy: called only once more input is known to follow,
+   so a merge never makes the root. */
+COCO__PRIVATE void coco__b3_merge(int lvl, coco_hasher* h, uint64_t total_chunks) {
+    unsigned keep = coco__b3_popcount(total_chunks);
+    while (h->stack_len > keep) {
+        uint32_t cv[8];
+        memcpy(cv, h->key, 32);
+        coco__blake3_compress(lvl, cv, h->stack[h->stack_len - 2], 64, 0,
+                              (uint8_t)(h->flags | COCO__B3_PARENT));
+        coco__b3_words_to_bytes(cv, 8, h->stack[h->stack_len - 2]);
+        h->stack_len--;
+    }
+}
+
+COCO__PRIVATE void coco__b3_push(int lvl, coco_hasher* h, const uint8_t cv[32],
+                                 uint64_t chunk_index) {
+    coco__b3_merge(lvl, h, chunk_index);
+    memcpy(h->stack[h->stack_len], cv, 32);
+    h->stack_len++;
+}
+
+COCO__PRIVATE void coco__b3_chunk_reset(coco_hasher* h, uint64_t counter) {
+    memcpy(h->cv, h->key, 32);
+    h->chunk_counter = counter;
+    h->buf_len = 0;
+    h->blocks_done = 0;
+}
+
+/* The root node of everything fed so far. */
+COCO__PRIVATE void coco__b3_root(int lvl, const coco_hasher* h, coco__b3_node* n) {
+    size_t left;
+    uint8_t cv[32];
+    if (h->stack_len == 0) {
+        coco__b3_chunk_node(h, n);
+        return;
+    }
+    if (coco__b3_chunk_len(h) > 0) {
+        coco__b3_chunk_node(h, n);
+        left = h->stack_len;
+    } else {        /* input ended on a subtree: its two halves are the top two entries */
+        left = (size_t)h->stack_len - 2;
+        coco__b3_parent_node(h, h->stack[left], h->stack[left + 1], n);
+    }
+    while (left > 0) {
+        left--;
+        coco__b3_node_cv(lvl, n, cv);
+        coco__b3_parent_node(h, h->stack[left], cv, n);
+    }
+}
+
+COCO_API void coco_hasher_init(coco_hasher* h) {
+    coco__b3_init(h, coco__b3_iv, 0);
+}
+
+COCO_API void coco_hasher_init_keyed(coco_hasher* h, const uint8_t key[32]) {
+    uint32_t k[8];
+    int i;
+    for (i = 0; i < 8; i++) k[i] = coco__b3_ld32(key + 4 * i);
+    coco__b3_init(h, k, (uint8_t)COCO__B3_KEYED_HASH);
+}
+
+COCO_API void coco_hasher_init_derive_key(coco_hasher* h, const char* context) {
+    uint8_t ck[32];
+    uint32_t k[8];
+    int i;
+    coco__b3_init(h, coco__b3_iv, (uint8_t)COCO__B3_DERIVE_KEY_CONTEXT);
+    coco_hasher_update(h, context, strlen(context));
+    coco_hasher_finalize(h, ck, 32);
+    for (i = 0; i < 8; i++) k[i] = coco__b3_ld32(ck + 4 * i);
+    coco__b3_init(h, k, (uint8_t)COCO__B3_DERIVE_KEY_MATERIAL);
+}
+
+COCO_API void coco_hasher_update(coco_hasher* h, const void* data, size_t len) {
+    const uint8_t* in = (const uint8_t*)data;
+    int lvl;
+    if (len == 0) return;
+    lvl = coco__b3_level();
+    if (coco__b3_chunk_len(h) > 0) {            /* finish the chunk in progress */
+        size_t take = COCO__B3_CHUNK_LEN - coco__b3_chunk_len(h);
+        coco__b3_node n;
+        uint8_t cv[32];
+        if (take > len) take = len;
+        coco__b3_chunk_update(lvl, h, in, take);
+        in += take;
+        len -= take;
+        if (len == 0) return;
+        coco__b3_chunk_node(h, &n);
+        coco__b3_node_cv(lvl, &n, cv);
+        coco__b3_push(lvl, h, cv, h->chunk_counter);
+        coco__b3_chunk_reset(h, h->chunk_counter + 1);
+    }
+    /* Whole subtrees: the largest power of two chunks that fits, is aligned to the chunk
+       count so far, and leaves at least one byte (the last chunk may be the root). */
+    while (len > COCO__B3_CHUNK_LEN) {
+        uint64_t sub = coco__b3_pow2_floor((uint64_t)len);
+        uint64_t chunks = sub / COCO__B3_CHUNK_LEN;
+        while ((h->chunk_counter & (chunks - 1)) != 0) {
+            sub >>= 1;
+            chunks >>= 1;
+        }
+        if (chunks == 1) {
+            uint8_t cv[32];
+            coco__b3_chunk_cv(lvl, in, COCO__B3_CHUNK_LEN, h->key, h->chunk_counter, h->flags, cv);
+            coco__b3_push(lvl, h, cv, h->chunk_counter);
+        } else {
+            uint8_t two[64];
+            coco__b3_subtree_top(lvl, in, (size_t)sub, h->key, h->chunk_counter, h->flags, two);
+            coco__b3_push(lvl, h, two, h->chunk_counter);
+            coco__b3_push(lvl, h, two + 32, h->chunk_counter + chunks / 2);
+        }
+        coco__b3_chunk_reset(h, h->chunk_counter + chunks);
+        in += sub;
+        len -= (size_t)sub;
+    }
+    if (len > 0) {
+        coco__b3_chunk_update(lvl, h, in, len);
+        coco__b3_merge(lvl, h, h->chunk_counter);
+    }
+}
+
+COCO_API void coco_hasher_finalize_seek(const coco_hasher* h, uint64_t seek, uint8_t* out,
+                                        size_t out_len) {
+    int lvl = coco__b3_level();
+    coco__b3_node n;
+    uint8_t tmp[64];
+    uint64_t ctr = seek / 64;
+    size_t off = (size_t)(seek % 64);
+    if (out_len == 0) return;
+    coco__b3_root(lvl, h, &n);
+    n.flags = (uint8_t)(n.flags | COCO__B3_ROOT);
+    while (out_len > 0) {
+        size_t take = 64 - off;
+        if (take > out_len) take = out_len;
+        if (take == 64) {
+            coco__blake3_compress_xof(lvl, n.cv, n.block, n.len, ctr, n.flags, out);
+        } else {
+            coco__blake3_compress_xof(lvl, n.cv, n.block, n.len, ctr, n.flags, tmp);
+            memcpy(out, tmp + off, take);
+        }
+        out += take;
+        out_len -= take;
+        off = 0;
+        ctr++;
+    }
+}
+
+COCO_API void coco_hasher_finalize(const coco_hasher* h, uint8_t* out, size_t out_len) {
+    coco_hasher_finalize_seek(h, 0, out, out_len);
+}
+
+COCO_API coco_fp coco_hasher_fp(const coco_hasher* h) {
+    coco_fp fp;
+    coco_hasher_finalize(h, fp.bytes, sizeof fp.bytes);
+    return fp;
+}
+
+COCO_API coco_fp coco_fp_of(const void* data, size_t len) {
+    coco_hasher h;
+    coco_hasher_init(&h);
+    coco_hasher_update(&h, data, len);
+    return coco_hasher_fp(&h);
+}
+
+COCO_API int coco_fp_eq(coco_fp a, coco_fp b) {
+    return memcmp(a.bytes, b.bytes, sizeof a.bytes) == 0;
+}
+
+COCO_API char* coco_fp_hex(coco_fp fp, char out[33]) {
+    static const char digits[] = "0123456789abcdef";
+    int i;
+    for (i = 0; i < 16; i++) {
+        out[2 * i] = digits[fp.bytes[i] >> 4];
+        out[2 * i + 1] = digits[fp.bytes[i] & 15];
+    }
+    out[32] = '\0';
+    return out;
+}
+
+COCO_API const char* coco_fp_simd(void) {
+    switch (coco__b3_level()) {
+    case COCO__SIMD_AVX512: return "avx512";
+    case COCO__SIMD_AVX2:   return "avx2";
+    case COCO__SIMD_SSE41:  return "sse41";
+    default:                return "portable";
+    }
+}
+
 
 /* ==============================================================================================
    >>impl_value -- arena, values, canonical MessagePack encoding (Private, public wrappers)

@@ -170,6 +170,7 @@ static void make_workload(void) {
     g_ver = (uint16_t*)xmalloc(g_n * sizeof *g_ver);
     memset(g_ver, 0, g_n * sizeof *g_ver);
     g_batch = (unsigned char*)xmalloc((g_n < 200000 ? g_n : 200000) * g_kl);
+    memset(g_batch, 0, (g_n < 200000 ? g_n : 200000) * g_kl);   /* counted in the driver's RSS */
     g_perm = (uint64_t*)xmalloc(g_n * sizeof *g_perm);
     for (i = 0; i < g_n; i++) g_perm[i] = i;
     s = 777;
@@ -238,8 +239,9 @@ static void mode_load(const char* dir, int reps) {
              (unsigned long long)(g_n * (g_kl + g_vs)));
     out_line("size_after_load", "x_payload", (double)bytes / (double)(g_n * (g_kl + g_vs)),
              (double)bytes / (double)(g_n * (g_kl + g_vs)), extra);
-    snprintf(extra, sizeof extra, "driver_base_mb=%.1f", base);
-    out_line("rss_peak_load", "MB", peak_rss_mb(), peak_rss_mb(), extra);
+    /* peak RSS of this process (driver included) and the peak above the driver's own */
+    snprintf(extra, sizeof extra, "process_peak_mb=%.1f driver_mb=%.1f", peak_rss_mb(), base);
+    out_line("rss_peak_load", "MB", peak_rss_mb() - base, peak_rss_mb() - base, extra);
     free(tp);
 }
 
@@ -301,6 +303,7 @@ static void mode_ops(const char* dir, int reps) {
     double tc;
     unsigned long sum = 0;
 
+    double anon_base = status_mb("RssAnon");
     if (reps > 200) reps = 200;
     /* 1. open of the freshly loaded store */
     measure_open(dir, reps, "open");
@@ -330,10 +333,11 @@ static void mode_ops(const char* dir, int reps) {
     snprintf(extra, sizeof extra, "lookups_per_rep=%llu warmup=all_keys checksum=%lu",
              (unsigned long long)lk, sum & 0xffff);
     out_line("lookup", "us", t[0], sorted_med(t, reps), extra);
-    snprintf(extra, sizeof extra, "rss_mb=%.1f anon_mb=%.1f file_mb=%.1f driver_base_mb=%.1f",
-             status_mb("VmRSS"), status_mb("RssAnon"), status_mb("RssFile"),
-             (double)(g_n * (g_kl + 2 + 8) + POOL_BYTES) / 1048576.0);
-    out_line("rss_open", "MB", status_mb("VmRSS"), status_mb("VmRSS"), extra);
+    /* memory of the open store after every key was read: private (anonymous) memory above
+       the driver's own, and the mapped file pages (shared page cache) */
+    snprintf(extra, sizeof extra, "what=private_anon_above_driver vmrss_mb=%.1f rss_file_mb=%.1f driver_anon_mb=%.1f",
+             status_mb("VmRSS"), status_mb("RssFile"), anon_base);
+    out_line("rss_open", "MB", status_mb("RssAnon") - anon_base, status_mb("RssAnon") - anon_base, extra);
 
     /* 3. one transaction overwriting 1% of the keys (random, distinct), durable; one untimed
        warm-up round, then `reps` rounds on fresh keys */
@@ -441,7 +445,8 @@ static void mode_ops(const char* dir, int reps) {
     } else {
         measure_open(dir, reps, "open_after_compact");
     }
-    out_line("rss_peak_ops", "MB", peak_rss_mb(), peak_rss_mb(), "");
+    snprintf(extra, sizeof extra, "what=process_peak_incl_driver");
+    out_line("rss_peak_ops", "MB", peak_rss_mb(), peak_rss_mb(), extra);
     free(t);
     free(t2);
 }
