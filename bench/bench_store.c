@@ -302,8 +302,8 @@ static void mode_ops(const char* dir, int reps) {
     long long before, after;
     double tc;
     unsigned long sum = 0;
+    double anon_base = status_mb("RssAnon");   /* the driver's own: keys, permutation, pool */
 
-    double anon_base = status_mb("RssAnon");
     if (reps > 200) reps = 200;
     /* 1. open of the freshly loaded store */
     measure_open(dir, reps, "open");

@@ -279,7 +279,7 @@ static coco_result file_memo_key(const void* obj, coco_arena* arena, coco_value*
     *out = coco_list(pair, 2);
     return COCO_OK;
 }
-static const coco_object_vtable file_vt = { "file", file_memo_key };
+static const coco_object_vtable file_vt = { "file", file_memo_key, NULL };
 
 static void value_objects_fingerprint_by_memo_key(void) {
     file_obj a = { "src", "a.md" }, a2 = { "src", "a.md" }, b = { "src", "b.md" };
