@@ -11,7 +11,7 @@ TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC))
 TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
 PREFIX  ?= /usr/local
 
-.PHONY: all test test-asan test-slow compile-check bench bench-fp bench-store clean
+.PHONY: all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
 all: $(TESTS)
 
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h
@@ -30,6 +30,12 @@ test: compile-check $(TESTS)
 test-asan: $(TESTS_ASAN)
 	@ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  sh tools/run_tests.sh $(TESTS_ASAN)
+
+# The engine's worker pool under ThreadSanitizer (clang).
+test-tsan:
+	@mkdir -p $(B)/tsan
+	clang -std=c99 -O1 -g -fsanitize=thread -o $(B)/tsan/test_engine tests/test_engine.c -lpthread
+	@TSAN_OPTIONS=halt_on_error=1 sh tools/run_tests.sh $(B)/tsan/test_engine
 
 # Long forms: 200+ SIGKILLs during commits, every truncation offset.
 test-slow: $(TESTS)
@@ -56,7 +62,13 @@ $(B)/bench_store: bench/bench_store.c $(HDR)
 	@mkdir -p $(B)
 	$(CC) -std=c99 -O2 -o $@ $< -lpthread
 
-bench: bench-fp bench-store
+$(B)/bench_engine: bench/bench_engine.c $(HDR)
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ $< -lpthread
+
+bench: bench-fp bench-store bench-engine
+bench-engine: $(B)/bench_engine
+	$(B)/bench_engine 100000
 bench-fp: $(B)/bench_fp
 	sh bench/bench_fp.sh
 bench-store: $(B)/bench_store

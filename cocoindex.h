@@ -597,6 +597,10 @@ typedef struct coco_env_desc {
     const char*    db_path;          /* NULL = $COCOINDEX_DB; neither = COCO_ERR_INVALID_ARG */
     int            in_memory;        /* 1 = no file: an in-memory state store (tests)       */
     coco_sync      sync;             /* 0 = COCO_SYNC_FULL                                  */
+    uint32_t       threads;          /* workers for background mounts; 0 = one per CPU,     */
+                                     /* 1 = everything on the calling thread                */
+    uint32_t       max_inflight;     /* queued background components; 0 = 1024 (beyond it   */
+                                     /* the mounting thread runs the child itself)          */
     coco_error_fn  on_error;         /* called for every failed component; NULL = none      */
     void*          on_error_user;
     coco_allocator allocator;
@@ -683,8 +687,10 @@ COCO_API coco_result coco_app_drop(coco_app* app);
 
 /* ---- inside a component --------------------------------------------------------------------- */
 
-/* coco_mount: runs `fn(args)` as the child component at `key` under the current component.
-   Its failure is reported and does not fail the caller.  coco_use_mount: the same, but the
+/* coco_mount: runs `fn(args)` as the child component at `key` under the current component,
+   in the background on a worker thread (the caller goes on; its own submit waits for all its
+   children).  The arguments are copied; object values must live until the caller's component
+   ends.  Its failure is reported and does not fail the caller.  coco_use_mount: the same, but the
    child's target states are applied before it returns the child's value in *ret (copied into
    the caller's arena), and a failure is returned.  Duplicate sibling keys are an error. */
 COCO_API coco_result coco_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
@@ -831,6 +837,23 @@ COCO__PRIVATE void coco__rw_wrlock(coco__rwlock* l)   { pthread_rwlock_wrlock(&l
 COCO__PRIVATE void coco__rw_unlock(coco__rwlock* l)   { pthread_rwlock_unlock(&l->l); }
 typedef pthread_once_t coco__once;
 #  define COCO__ONCE_INIT PTHREAD_ONCE_INIT
+typedef struct coco__cond { pthread_cond_t c; } coco__cond;
+COCO__PRIVATE void coco__mutex_init_recursive(coco__mutex* m) {
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&m->m, &at);
+    pthread_mutexattr_destroy(&at);
+}
+COCO__PRIVATE void coco__cond_init(coco__cond* c)      { pthread_cond_init(&c->c, NULL); }
+COCO__PRIVATE void coco__cond_free(coco__cond* c)      { pthread_cond_destroy(&c->c); }
+COCO__PRIVATE void coco__cond_wait(coco__cond* c, coco__mutex* m) { pthread_cond_wait(&c->c, &m->m); }
+COCO__PRIVATE void coco__cond_broadcast(coco__cond* c) { pthread_cond_broadcast(&c->c); }
+typedef pthread_t coco__thread;
+COCO__PRIVATE int coco__thread_start(coco__thread* t, void* (*fn)(void*), void* arg) {
+    return pthread_create(t, NULL, fn, arg);
+}
+COCO__PRIVATE void coco__thread_join(coco__thread t) { pthread_join(t, NULL); }
 COCO__PRIVATE void coco__call_once(coco__once* o, void (*fn)(void)) { pthread_once(o, fn); }
 #else
 typedef struct coco__mutex  { int unused; } coco__mutex;
@@ -846,6 +869,12 @@ COCO__PRIVATE void coco__rw_wrlock(coco__rwlock* l)   { (void)l; }
 COCO__PRIVATE void coco__rw_unlock(coco__rwlock* l)   { (void)l; }
 typedef int coco__once;
 #  define COCO__ONCE_INIT 0
+typedef struct coco__cond { int unused; } coco__cond;
+COCO__PRIVATE void coco__mutex_init_recursive(coco__mutex* m) { (void)m; }
+COCO__PRIVATE void coco__cond_init(coco__cond* c)      { (void)c; }
+COCO__PRIVATE void coco__cond_free(coco__cond* c)      { (void)c; }
+COCO__PRIVATE void coco__cond_wait(coco__cond* c, coco__mutex* m) { (void)c; (void)m; }
+COCO__PRIVATE void coco__cond_broadcast(coco__cond* c) { (void)c; }
 COCO__PRIVATE void coco__call_once(coco__once* o, void (*fn)(void)) {
     if (!*o) { *o = 1; fn(); }
 }
@@ -3970,14 +3999,39 @@ struct coco_target {
     coco_target*       next;
 };
 
+typedef struct coco__task {
+    struct coco__task* next;
+    struct coco__run*  run;
+    coco_ctx*          parent;
+    coco_value         path;
+    coco_fp            pathfp;
+    const coco_fn*     fn;
+    const coco_value*  args;
+    size_t             nargs;
+} coco__task;
+
+/* Worker pool for background mounts.  A thread waiting for its children runs queued tasks
+   meanwhile, so nested waits never starve the pool. */
+typedef struct coco__pool {
+    coco__mutex   m;
+    coco__cond    work, done;
+    coco__task   *head, *tail;
+    size_t        queued, max_queued;
+    coco__thread* threads;
+    uint32_t      nthreads;
+    int           stop;
+} coco__pool;
+
 struct coco_env {
     coco_allocator a;
     coco_logger    lg;
+    coco__pool     pool;
+    coco__mutex    lock;          /* function registry */
     coco_store*    store;
     coco_error_fn  on_error;
     void*          on_error_user;
     coco__buf      ctxv;          /* coco__ctxval[] */
-    coco__buf      fns;           /* coco__fnreg[] */
+    coco__buf      fns;           /* coco__fnreg*[] (stable pointers; under `lock`) */
     coco_target*   targets;
     coco_arena*    arena;         /* names, identities */
     char           err[COCO__ERRMSG_CAP];
@@ -4054,6 +4108,7 @@ typedef struct coco__run {
     uint64_t    apply_failures;
     coco_result first_err;
     char        last_err[COCO__ERRMSG_CAP];
+    coco__mutex lock;             /* recursive: batch, declared set, ids, stats, errors */
 } coco__run;
 
 struct coco_ctx {
@@ -4074,6 +4129,7 @@ struct coco_ctx {
     coco__buf      frames;        /* coco__frame[] (a stack) */
     coco__buf      idstates;      /* coco__idstate[] */
     int            in_memo;       /* depth of memoized coco_call frames */
+    size_t         pending_kids;  /* background children not finished (under pool.m) */
     coco_result    err_code;
     char           err[COCO__ERRMSG_CAP];
 };
@@ -4209,6 +4265,131 @@ COCO__PRIVATE int coco__is_key_kind(const coco_value* k, int depth) {
     }
 }
 
+/* ---- worker pool ---------------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__run_component(struct coco__run* run, coco_ctx* parent,
+                                              const coco_value* path, coco_fp pathfp,
+                                              const coco_fn* fn, const coco_value* args,
+                                              size_t nargs, coco_arena* ret_arena,
+                                              coco_value* ret_out);
+
+/* Runs a dequeued task, then tells its parent; called without the pool lock. */
+COCO__PRIVATE void coco__task_run(coco_env* env, coco__task* t) {
+    coco__run_component(t->run, t->parent, &t->path, t->pathfp, t->fn, t->args, t->nargs,
+                        NULL, NULL);
+    coco__mutex_lock(&env->pool.m);
+    t->parent->pending_kids--;
+    coco__cond_broadcast(&env->pool.done);
+    coco__mutex_unlock(&env->pool.m);
+    coco__free(&env->a, t, sizeof *t);
+}
+
+/* The next queued task, or NULL; called with the pool lock held. */
+COCO__PRIVATE coco__task* coco__pool_pop(coco__pool* p) {
+    coco__task* t = p->head;
+    if (t) {
+        p->head = t->next;
+        if (!p->head) p->tail = NULL;
+        p->queued--;
+    }
+    return t;
+}
+
+#if COCO__HAS_THREADS
+COCO__PRIVATE void* coco__pool_worker(void* arg) {
+    coco_env* env = (coco_env*)arg;
+    coco__pool* p = &env->pool;
+    coco__mutex_lock(&p->m);
+    for (;;) {
+        coco__task* t;
+        while (!p->stop && !p->head) coco__cond_wait(&p->work, &p->m);
+        if (p->stop && !p->head) break;
+        t = coco__pool_pop(p);
+        coco__mutex_unlock(&p->m);
+        coco__task_run(env, t);
+        coco__mutex_lock(&p->m);
+    }
+    coco__mutex_unlock(&p->m);
+    return NULL;
+}
+#endif
+
+COCO__PRIVATE void coco__pool_start(coco_env* env, uint32_t nthreads, uint32_t max_queued) {
+    coco__pool* p = &env->pool;
+    uint32_t i;
+    coco__mutex_init(&p->m);
+    coco__cond_init(&p->work);
+    coco__cond_init(&p->done);
+    p->max_queued = max_queued;
+#if COCO__HAS_THREADS
+    if (nthreads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = n > 0 ? (uint32_t)n : 1u;
+    }
+    if (nthreads <= 1) return;   /* the calling thread does everything */
+    p->threads = (coco__thread*)coco__alloc(&env->a, nthreads * sizeof *p->threads);
+    if (!p->threads) return;
+    for (i = 0; i < nthreads; i++)
+        if (coco__thread_start(&p->threads[i], coco__pool_worker, env) != 0) break;
+    p->nthreads = i;
+#else
+    (void)nthreads; (void)i;
+#endif
+}
+
+COCO__PRIVATE void coco__pool_stop(coco_env* env) {
+    coco__pool* p = &env->pool;
+#if COCO__HAS_THREADS
+    uint32_t i;
+    coco__mutex_lock(&p->m);
+    p->stop = 1;
+    coco__cond_broadcast(&p->work);
+    coco__mutex_unlock(&p->m);
+    for (i = 0; i < p->nthreads; i++) coco__thread_join(p->threads[i]);
+    if (p->threads) coco__free(&env->a, p->threads, p->nthreads * sizeof *p->threads);
+#endif
+    coco__cond_free(&p->work);
+    coco__cond_free(&p->done);
+    coco__mutex_free(&p->m);
+}
+
+/* Queues `t` for a worker; 0 when queued, -1 when the caller must run it (no workers, or the
+   queue is at its bound). */
+COCO__PRIVATE int coco__pool_push(coco_env* env, coco__task* t) {
+    coco__pool* p = &env->pool;
+    int queued = 0;
+    if (!p->nthreads) return -1;
+    coco__mutex_lock(&p->m);
+    if (p->queued < p->max_queued) {
+        t->next = NULL;
+        if (p->tail) p->tail->next = t; else p->head = t;
+        p->tail = t;
+        p->queued++;
+        t->parent->pending_kids++;
+        coco__cond_broadcast(&p->work);
+        queued = 1;
+    }
+    coco__mutex_unlock(&p->m);
+    return queued ? 0 : -1;
+}
+
+/* Waits until every background child of `ctx` has finished, running queued tasks meanwhile. */
+COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
+    coco__pool* p = &env->pool;
+    if (!p->nthreads) return;
+    coco__mutex_lock(&p->m);
+    while (ctx->pending_kids > 0) {
+        coco__task* t = coco__pool_pop(p);
+        if (t) {
+            coco__mutex_unlock(&p->m);
+            coco__task_run(env, t);
+            coco__mutex_lock(&p->m);
+        } else {
+            coco__cond_wait(&p->done, &p->m);
+        }
+    }
+    coco__mutex_unlock(&p->m);
+}
+
 /* ---- environment ---------------------------------------------------------------------------- */
 COCO_API const char* coco_env_errmsg(const coco_env* env) { return env ? env->err : ""; }
 COCO_API coco_store* coco_env_store(coco_env* env) { return env ? env->store : NULL; }
@@ -4250,6 +4431,8 @@ COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
         coco__free(&a, env, sizeof *env);
         return rc;
     }
+    coco__mutex_init_recursive(&env->lock);
+    coco__pool_start(env, desc->threads, COCO__DEF(desc->max_inflight, 1024u));
     *out = env;
     return COCO_OK;
 }
@@ -4257,6 +4440,8 @@ COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
 COCO_API void coco_env_close(coco_env* env) {
     coco_target* t;
     if (!env) return;
+    coco__pool_stop(env);
+    coco__mutex_free(&env->lock);
     for (t = env->targets; t; ) {
         coco_target* n = t->next;
         coco__free(&env->a, t, sizeof *t);
@@ -4306,23 +4491,36 @@ COCO_API coco_result coco_env_provide(coco_env* env, const char* key, void* ptr,
     return COCO_OK;
 }
 
+/* Caller holds env->lock. */
 COCO__PRIVATE coco__fnreg* coco__fn_find_name(coco_env* env, const char* name, size_t len) {
-    size_t i, n = COCO__VLEN(env->fns, coco__fnreg);
+    size_t i, n = COCO__VLEN(env->fns, coco__fnreg*);
     for (i = 0; i < n; i++) {
-        coco__fnreg* r = &COCO__VAT(env->fns, coco__fnreg, i);
+        coco__fnreg* r = COCO__VAT(env->fns, coco__fnreg*, i);
         if (strlen(r->name) == len && memcmp(r->name, name, len) == 0) return r;
     }
     return NULL;
 }
 
-/* The registration of `fn`, registering it on first use. */
+COCO__PRIVATE coco__fnreg* coco__fn_reg_locked(coco_env* env, const coco_fn* fn,
+                                               coco_result* rc);
+/* The registration of `fn`, registering it on first use.  The result stays valid for the
+   life of the env. */
 COCO__PRIVATE coco__fnreg* coco__fn_reg(coco_env* env, const coco_fn* fn, coco_result* rc) {
-    size_t i, n = COCO__VLEN(env->fns, coco__fnreg);
+    coco__fnreg* r;
+    coco__mutex_lock(&env->lock);
+    r = coco__fn_reg_locked(env, fn, rc);
+    coco__mutex_unlock(&env->lock);
+    return r;
+}
+
+COCO__PRIVATE coco__fnreg* coco__fn_reg_locked(coco_env* env, const coco_fn* fn,
+                                               coco_result* rc) {
+    size_t i, n = COCO__VLEN(env->fns, coco__fnreg*);
     coco__fnreg* r;
     coco_value parts[4];
     coco_value lst;
     for (i = 0; i < n; i++)
-        if (COCO__VAT(env->fns, coco__fnreg, i).fn == fn) return &COCO__VAT(env->fns, coco__fnreg, i);
+        if (COCO__VAT(env->fns, coco__fnreg*, i)->fn == fn) return COCO__VAT(env->fns, coco__fnreg*, i);
     *rc = COCO_ERR_INVALID_ARG;
     if (!fn->name || !*fn->name || !fn->body) {
         coco__fmt(env->err, sizeof env->err, "a coco_fn needs a name and a body");
@@ -4339,15 +4537,15 @@ COCO__PRIVATE coco__fnreg* coco__fn_reg(coco_env* env, const coco_fn* fn, coco_r
     parts[3] = fn->source ? coco_str(fn->source) : coco_null();
     lst = coco_list(parts, 4);
     *rc = COCO_ERR_NOMEM;
-    if (!(r = (coco__fnreg*)coco__vpush(&env->fns, NULL, sizeof *r))) return NULL;
+    if (!(r = (coco__fnreg*)coco_arena_alloc(env->arena, sizeof *r))) return NULL;
     r->fn = fn;
     if (!(r->name = coco_arena_strndup(env->arena, fn->name, strlen(fn->name)))) return NULL;
     if ((*rc = coco_value_fp(env->arena, &lst, &r->logic)) != COCO_OK) {
         coco__fmt(env->err, sizeof env->err, "function '%s': deps cannot be encoded: %s",
                  fn->name, coco_arena_errmsg(env->arena));
-        env->fns.len -= sizeof *r;
         return NULL;
     }
+    if (!coco__vpush(&env->fns, &r, sizeof r)) return NULL;
     *rc = COCO_OK;
     return r;
 }
@@ -4460,8 +4658,11 @@ COCO__PRIVATE coco_fn_stats* coco__stats_for(coco_app* app, const char* name) {
     if (!s->name) { app->stats.len -= sizeof *s; return NULL; }
     return s;
 }
-#define COCO__STAT(app, name, field) do { coco_fn_stats* coco__s = coco__stats_for(app, name); \
-    if (coco__s) coco__s->field++; } while (0)
+#define COCO__STAT(run, name, field) do { coco_fn_stats* coco__s;                     \
+    coco__mutex_lock(&(run)->lock);                                                          \
+    coco__s = coco__stats_for((run)->app, name);                                             \
+    if (coco__s) coco__s->field++;                                                           \
+    coco__mutex_unlock(&(run)->lock); } while (0)
 
 /* ---- component contexts --------------------------------------------------------------------- */
 COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx) { return ctx ? ctx->arena : NULL; }
@@ -4547,7 +4748,10 @@ COCO__PRIVATE int coco__deps_valid(coco_env* env, const coco_value* deps) {
         kind = &d->u.list.items[0]; name = &d->u.list.items[1]; fp = &d->u.list.items[2];
         if (kind->kind != COCO_INT || name->kind != COCO_STR) return 0;
         if (kind->u.i == 0) {
-            coco__fnreg* r = coco__fn_find_name(env, name->u.s.ptr, name->u.s.len);
+            coco__fnreg* r;
+            coco__mutex_lock(&env->lock);
+            r = coco__fn_find_name(env, name->u.s.ptr, name->u.s.len);
+            coco__mutex_unlock(&env->lock);
             if (!r || !coco__val_is_fp(fp, r->logic)) return 0;
         } else {
             size_t j, n = COCO__VLEN(env->ctxv, coco__ctxval);
@@ -4742,21 +4946,30 @@ COCO__PRIVATE int coco__declared_add(coco__run* run, coco_fp tk) {
     coco__tkeq e;
     coco__map_slot* s;
     uint64_t lo;
+    int rc = 0;
     e.f = tk;
-    if (coco__map_reserve1(&run->declared)) return -1;
-    s = coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e);
-    if (!s->val) {
-        memcpy(&lo, tk.bytes + 8, 8);
-        s->hash = coco__fp_hash(tk);
-        s->val = lo | 1u;
-        run->declared.count++;
+    coco__mutex_lock(&run->lock);
+    if (coco__map_reserve1(&run->declared)) rc = -1;
+    else {
+        s = coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e);
+        if (!s->val) {
+            memcpy(&lo, tk.bytes + 8, 8);
+            s->hash = coco__fp_hash(tk);
+            s->val = lo | 1u;
+            run->declared.count++;
+        }
     }
-    return 0;
+    coco__mutex_unlock(&run->lock);
+    return rc;
 }
 COCO__PRIVATE int coco__declared_has(coco__run* run, coco_fp tk) {
     coco__tkeq e;
+    int has;
     e.f = tk;
-    return coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e)->val != 0;
+    coco__mutex_lock(&run->lock);
+    has = coco__map_find(&run->declared, coco__fp_hash(tk), coco__declared_eqfn, &e)->val != 0;
+    coco__mutex_unlock(&run->lock);
+    return has;
 }
 
 /* ---- stable ids ----------------------------------------------------------------------------- */
@@ -4813,7 +5026,17 @@ COCO__PRIVATE void coco__random16(coco__run* run, uint8_t out[16]) {
 }
 
 /* The `idx`-th id of `st`: the stored one if there is one, else a new one. */
+COCO__PRIVATE coco_result coco__id_at_locked(coco_ctx* ctx, coco__idstate* st, size_t idx,
+                                             void* out);
 COCO__PRIVATE coco_result coco__id_at(coco_ctx* ctx, coco__idstate* st, size_t idx, void* out) {
+    coco_result rc;
+    coco__mutex_lock(&ctx->run->lock);     /* the app's id counter is shared */
+    rc = coco__id_at_locked(ctx, st, idx, out);
+    coco__mutex_unlock(&ctx->run->lock);
+    return rc;
+}
+COCO__PRIVATE coco_result coco__id_at_locked(coco_ctx* ctx, coco__idstate* st, size_t idx,
+                                             void* out) {
     size_t have = COCO__VLEN(st->ids, int64_t);
     if (st->uuid) have = st->ids.len / 16;
     while (have <= idx) {
@@ -4960,6 +5183,7 @@ COCO__PRIVATE void coco__report(coco__run* run, const char* path, const char* fn
     char line[COCO__ERRMSG_CAP];
     if (!msg || !*msg) msg = coco_result_str(rc);
     coco__fmt(line, sizeof line, "component %s (%s): %s", path, fn, msg);
+    coco__mutex_lock(&run->lock);          /* one error at a time through the handlers */
     if (run->first_err == COCO_OK) {
         run->first_err = rc;
         coco__fmt(run->app->err, sizeof run->app->err, "%s", line);
@@ -4967,6 +5191,7 @@ COCO__PRIVATE void coco__report(coco__run* run, const char* path, const char* fn
     e.app = run->app->name; e.path = path; e.fn = fn; e.code = rc; e.msg = msg;
     if (env->on_error) env->on_error(env->on_error_user, &e);
     coco__emit(&env->lg, COCO_LOG_ERROR, rc, line, __FILE__, __LINE__);
+    coco__mutex_unlock(&run->lock);
 }
 
 /* Tombstones for every target state of the subtree at `pathfp`, and deletes of its records. */
@@ -5018,7 +5243,7 @@ COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, 
     f = coco__field(&rec, "f");
     if (f && f->kind == COCO_STR) {
         char* fname = coco_arena_strndup(ar, f->u.s.ptr, f->u.s.len);
-        if (fname) COCO__STAT(run->app, fname, deleted);
+        if (fname) COCO__STAT(run, fname, deleted);
     }
     return coco__kv_add(run, key, NULL);
 }
@@ -5202,8 +5427,19 @@ COCO__PRIVATE int coco__oldidx_eq(void* ctx, uint64_t val) {
     return coco_fp_eq(o->tks[val - 1], o->f);
 }
 
+COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* ret,
+                                              coco_fp memo_key, const coco_value* states);
+/* Submissions share the run's batch: one component at a time builds its entry. */
 COCO__PRIVATE coco_result coco__submit(coco_ctx* ctx, const coco_value* ret, coco_fp memo_key,
                                        const coco_value* states) {
+    coco_result rc;
+    coco__mutex_lock(&ctx->run->lock);
+    rc = coco__submit_locked(ctx, ret, memo_key, states);
+    coco__mutex_unlock(&ctx->run->lock);
+    return rc;
+}
+COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* ret,
+                                              coco_fp memo_key, const coco_value* states) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     const coco_value* old_t = coco__field(ctx->old, "t");
@@ -5456,7 +5692,15 @@ COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size
 }
 
 /* A memo hit whose cheap states were refreshed: rewrite the record with the new states only. */
+COCO__PRIVATE coco_result coco__refresh_states_locked(coco_ctx* ctx, const coco_value* states);
 COCO__PRIVATE coco_result coco__refresh_states(coco_ctx* ctx, const coco_value* states) {
+    coco_result rc;
+    coco__mutex_lock(&ctx->run->lock);
+    rc = coco__refresh_states_locked(ctx, states);
+    coco__mutex_unlock(&ctx->run->lock);
+    return rc;
+}
+COCO__PRIVATE coco_result coco__refresh_states_locked(coco_ctx* ctx, const coco_value* states) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     size_t i, k = 0, nf = ctx->old->u.map.count;
@@ -5508,7 +5752,15 @@ COCO__PRIVATE coco_result coco__load_record(coco_ctx* ctx) {
 
 /* After a failure: keep the old record, but list children mounted for the first time so
    they are not orphaned if the next run no longer mounts them. */
+COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx);
 COCO__PRIVATE coco_result coco__keep_new_kids(coco_ctx* ctx) {
+    coco_result rc;
+    coco__mutex_lock(&ctx->run->lock);
+    rc = coco__keep_new_kids_locked(ctx);
+    coco__mutex_unlock(&ctx->run->lock);
+    return rc;
+}
+COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     const coco_value* old_c = coco__field(ctx->old, "c");
@@ -5593,7 +5845,7 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
             if (!tname || coco__tk_fp(ctx->arena, tname, &e->u.list.items[1], &tk) != COCO_OK ||
                 coco__declared_add(run, tk)) { rc = COCO_ERR_NOMEM; goto out; }
         }
-        COCO__STAT(run->app, fn->name, unchanged);
+        COCO__STAT(run, fn->name, unchanged);
         if (ret_arena) {
             const coco_value* r = coco__field(ctx->old, "r");
             rc = coco_value_copy(ret_arena, r ? r : &ret, ret_out);
@@ -5602,24 +5854,28 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     }
     if (!(f = coco__frame_push(ctx, fn->logic_tracking))) { rc = COCO_ERR_NOMEM; goto out; }
     if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
-    COCO__STAT(run->app, fn->name, started);
-    if (ctx->old) COCO__STAT(run->app, fn->name, reprocessed);
-    else COCO__STAT(run->app, fn->name, added);
+    COCO__STAT(run, fn->name, started);
+    if (ctx->old) COCO__STAT(run, fn->name, reprocessed);
+    else COCO__STAT(run, fn->name, added);
     /* the states are taken before the body reads the objects, so a change made while it
        runs is seen next time */
     if (fn->memo && (rc = coco__states_now(ctx, args, nargs, &states)) != COCO_OK) goto fail;
     rc = fn->body(ctx, args, nargs, &ret);
+    coco__pool_wait_kids(run->env, ctx);     /* children submit before their parent */
     if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
     if (rc != COCO_OK) goto fail;
     if ((rc = coco__submit(ctx, &ret, key, &states)) != COCO_OK) goto fail;
     if (ret_arena) rc = coco_value_copy(ret_arena, &ret, ret_out);
     goto out;
 fail:
-    COCO__STAT(run->app, fn->name, errors);
+    coco__pool_wait_kids(run->env, ctx);     /* they point into this component's arena */
+    COCO__STAT(run, fn->name, errors);
     coco__report(run, ctx->path_str ? ctx->path_str : "?", fn->name, rc,
                  ctx->err[0] ? ctx->err : NULL);
+    coco__mutex_lock(&run->lock);
     coco__fmt(run->last_err, sizeof run->last_err, "%s",
              ctx->err[0] ? ctx->err : coco_result_str(rc));
+    coco__mutex_unlock(&run->lock);
     if (coco__keep_new_kids(ctx) != COCO_OK) rc = COCO_ERR_NOMEM;
 out:
     coco__ctx_destroy(ctx);
@@ -5670,10 +5926,35 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
     s->hash = coco__fp_hash(pf);
     s->val = COCO__VLEN(ctx->kids, coco_fp);
     ctx->kid_set.count++;
+    if (!want) {
+        /* background: the task gets its own copy of the arguments, in this arena */
+        coco__task* t = (coco__task*)coco__alloc(&run->env->a, sizeof *t);
+        coco_value* acopy = (coco_value*)coco_arena_alloc(ctx->arena, (nargs ? nargs : 1) *
+                                                          sizeof *acopy);
+        if (!t || !acopy) {
+            coco__free(&run->env->a, t, sizeof *t);
+            return COCO_ERR_NOMEM;
+        }
+        for (i = 0; i < nargs; i++)
+            if ((rc = coco_value_copy(ctx->arena, &args[i], &acopy[i])) != COCO_OK) {
+                coco__free(&run->env->a, t, sizeof *t);
+                return rc;
+            }
+        memset(t, 0, sizeof *t);
+        t->run = run; t->parent = ctx; t->path = path; t->pathfp = pf; t->fn = fn;
+        t->args = acopy; t->nargs = nargs;
+        if (coco__pool_push(run->env, t) == 0) return COCO_OK;
+        coco__free(&run->env->a, t, sizeof *t);
+        rc = coco__run_component(run, ctx, &path, pf, fn, acopy, nargs, NULL, NULL);
+        return rc == COCO_ERR_NOMEM ? rc : COCO_OK;   /* isolated failure */
+    }
     fails = run->apply_failures;
-    rc = coco__run_component(run, ctx, &path, pf, fn, args, nargs, want ? ctx->arena : NULL, ret);
-    if (!want) return rc == COCO_ERR_NOMEM ? rc : COCO_OK;   /* isolated failure */
-    if (rc == COCO_OK) rc = coco__flush(run);
+    rc = coco__run_component(run, ctx, &path, pf, fn, args, nargs, ctx->arena, ret);
+    if (rc == COCO_OK) {
+        coco__mutex_lock(&run->lock);
+        rc = coco__flush(run);
+        coco__mutex_unlock(&run->lock);
+    }
     if (rc == COCO_OK && run->apply_failures != fails) rc = COCO_ERR_CONNECTOR;
     if (rc != COCO_OK)
         return coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s",
@@ -5772,7 +6053,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
             coco__frame_add_stored(ctx, f, &e->u.list.items[1]);
             if (!coco__vpush(&ctx->xents, e, sizeof *e)) rc = COCO_ERR_NOMEM;
             else rc = coco_value_copy(ctx->arena, &e->u.list.items[2], ret);
-            COCO__STAT(run->app, fn->name, unchanged);
+            COCO__STAT(run, fn->name, unchanged);
             coco__frame_pop(ctx);
             return rc;
         }
@@ -5783,7 +6064,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
         ctx->in_memo++;
     }
     decl0 = COCO__VLEN(ctx->decls, coco__decl);
-    COCO__STAT(run->app, fn->name, started);
+    COCO__STAT(run, fn->name, started);
     rc = fn->body(ctx, args, nargs, ret);
     if (fn->memo) {
         ctx->in_memo--;
@@ -5813,7 +6094,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
             }
         }
     }
-    if (rc != COCO_OK) COCO__STAT(run->app, fn->name, errors);
+    if (rc != COCO_OK) COCO__STAT(run, fn->name, errors);
     coco__frame_pop(ctx);
     return rc;
 }
@@ -5954,6 +6235,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     coco_result rc;
     size_t i;
     memset(run, 0, sizeof *run);
+    coco__mutex_init_recursive(&run->lock);
     run->app = app;
     run->env = app->env;
     run->full = full;
@@ -5980,6 +6262,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
 }
 
 COCO__PRIVATE void coco__run_free(coco__run* run) {
+    coco__mutex_free(&run->lock);
     coco__buf_free(&run->subs);
     coco__buf_free(&run->acts);
     coco__buf_free(&run->kvs);

@@ -6,12 +6,25 @@
    three engines run exactly the same workload.  bench/bench_store.sh runs them and prints
    the ratios; see bench/RESULTS.md ("## State store").
 
-   Usage:  PROG load DIR N VSIZE REPS     REPS fresh bulk loads (one commit each); the last
-                                          store is left in DIR
-           PROG ops  DIR N VSIZE REPS     on the store left by `load`: open, lookups, 1%
-                                          updates, single-key commits, fdatasync floor,
-                                          compaction and size, open after compaction
-   Every result is one line "raw engine=E n=N v=V phase=P unit=U min=.. med=.. ...".
+   Usage:  PROG load DIR N VSIZE REPS     REPS fresh bulk loads; the last store stays in DIR
+           PROG ops  DIR N VSIZE REPS     the other phases, on the store left by `load`
+   Every result is one line "raw engine=E n=N v=V k=KEYLEN phase=P unit=U best=.. med=.. ..."
+   (best = the min time or the max rate of the reps, med = their median).  Phases:
+     bulk              N puts in one write transaction + its durable commit (Mkeys/s)
+     size_after_load   bytes of every file of the store / (N * (key + value))
+     rss_peak_load     peak RSS of the load process minus the driver's own (MB)
+     open              open an existing store + one get (ms; warm page cache)
+     lookup            gets of random existing keys, after one verifying pass over all keys
+                       (us per get; batches of min(N, 200k) keys, one read txn per batch)
+     rss_open          private (anonymous) memory of the open store after all keys were read
+     update1pct        one write txn overwriting N/100 random keys + durable commit (ms)
+     update1pct_floor  appending the same payload bytes to a file + fdatasync (ms)
+     commit1           200 transactions of one put each, durable (ms per commit)
+     fsync_floor       append 64 B + fdatasync, same file system (ms; 200 before the
+                       commit1 run and 200 after); fsync_floor_overwrite: pwrite at 0 instead
+     size_compacted    size after compaction (cocoindex coco_store_compact; SQLite VACUUM;
+                       LMDB: the mdb_env_copy2(MDB_CP_COMPACT) copy); compact_ms = its time
+     open_after_compact, rss_peak_ops
 
    Workload
      keys    BENCH_KEY_BYTES=40 (default): path-like ASCII keys of exactly 40 bytes,
@@ -162,7 +175,7 @@ static void make_workload(void) {
             memcpy(k, tmp, 40);
         }
     }
-    g_pool = (unsigned char*)xmalloc(POOL_BYTES + g_vs + 8);
+    g_pool = (unsigned char*)xmalloc(POOL_BYTES + g_vs + 16);   /* filled 8 bytes at a time */
     for (i = 0; i < POOL_BYTES + g_vs + 8; i += 8) {
         s = mix(s);
         memcpy(g_pool + i, &s, 8);
@@ -232,7 +245,7 @@ static void mode_load(const char* dir, int reps) {
         bytes = dir_bytes(dir);
     }
     qsort(tp, (size_t)reps, sizeof *tp, cmp_dbl);
-    /* throughput: report the best (max) as "min" time-equivalent, and the median */
+    /* throughput: "best" is the highest of the reps */
     snprintf(extra, sizeof extra, "better=higher reps=%d last_commit_call_ms=%.1f", reps, commit_ms);
     out_line("bulk", "Mkeys/s", tp[reps - 1], sorted_med(tp, reps), extra);
     snprintf(extra, sizeof extra, "bytes=%lld payload=%llu", bytes,

@@ -11,8 +11,8 @@
 # Knobs (environment):
 #   BENCH_STORE_CONFIGS  "N:VSIZE ..." (default "100000:64 1000000:64 100000:1024")
 #   BENCH_STORE_BIG=1    also 1000000:1024 (~1 GB per engine, ~2.5 more minutes, 1 load)
-#   BENCH_STORE_REPS     repetitions of the fast phases (default 7); bulk loads: 5, or 3
-#                        when the payload is over 50 MB, 1 over 500 MB
+#   BENCH_STORE_REPS     repetitions of the fast phases (default 7; 3 over 500 MB of
+#                        payload); bulk loads: 5, 3 over 200 MB of payload, 1 over 500 MB
 #   BENCH_KEY_BYTES      40 (default, path-like keys as in the anchors) or 16 (binary)
 #   TMPDIR               scratch goes to $TMPDIR/coco_bench_store (default /tmp), removed
 #                        at the end
@@ -57,7 +57,7 @@ for cfg in $CONFIGS; do
     v=${cfg##*:}
     payload_mb=$(( n * (v + 40) / 1000000 ))
     lreps=5
-    [ "$payload_mb" -gt 50 ] && lreps=3
+    [ "$payload_mb" -gt 200 ] && lreps=3
     [ "$payload_mb" -gt 500 ] && lreps=1
     oreps=$REPS
     [ "$payload_mb" -gt 500 ] && oreps=3

@@ -8,6 +8,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+/* bodies run on worker threads: counters are bumped atomically */
+#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
+
 /* ---- an in-memory target that counts what it is asked to do ----------------------------------- */
 #define MT_ROWS 512
 typedef struct mem_target {
@@ -178,7 +181,7 @@ static const coco_fn_stats* stat_of(const coco_stats* s, const char* name) {
 /* ---- APP-01: trivial app ------------------------------------------------------------------------ */
 static coco_result trivial_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
     (void)a; (void)n; (void)r;
-    calls_main++;
+    BUMP(calls_main);
     return coco_declare(ctx, g_tgt, coco_str("only"), coco_str("value"));
 }
 static const coco_fn trivial_fn = { "trivial_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, trivial_main };
@@ -207,7 +210,7 @@ static coco_result child_body(coco_ctx* ctx, const coco_value* a, size_t n, coco
     char k[64];
     const coco_value* doc = &a[0];
     (void)n;
-    calls_child++;
+    BUMP(calls_child);
     snprintf(g_last_child_path, sizeof g_last_child_path, "%s", coco_ctx_path(ctx));
     /* doc = [name, text]; declares name -> text, and name#2 -> text when text has a '2' */
     snprintf(k, sizeof k, "%.*s", (int)doc->u.list.items[0].u.s.len, doc->u.list.items[0].u.s.ptr);
@@ -225,7 +228,7 @@ static coco_result docs_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_
     coco_value keys[MAX_DOCS], items[MAX_DOCS], pairs[MAX_DOCS][2];
     int i;
     (void)a; (void)n; (void)r;
-    calls_main++;
+    BUMP(calls_main);
     for (i = 0; i < g_ndocs; i++) {
         keys[i] = coco_str(g_docs[i].name);
         pairs[i][0] = coco_str(g_docs[i].name);
@@ -325,7 +328,7 @@ static void memo03_version_bump_reruns(void) {
 static coco_fn inner_fn, outer_fn, helper_fn;
 static coco_result inner_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
     (void)ctx; (void)n;
-    calls_inner++;
+    BUMP(calls_inner);
     *r = coco_int(a[0].u.i * 10);
     return COCO_OK;
 }
@@ -339,7 +342,7 @@ static coco_result outer_body(coco_ctx* ctx, const coco_value* a, size_t n, coco
     coco_value x, y;
     coco_result rc;
     (void)n;
-    calls_outer++;
+    BUMP(calls_outer);
     if (g_outer_fail) return coco_ctx_fail(ctx, COCO_ERR_CONNECTOR, "outer fails on purpose");
     if ((rc = coco_call(ctx, &helper_fn, a, 1, &x)) != COCO_OK) return rc;
     if ((rc = coco_call(ctx, &inner_fn, &x, 1, &y)) != COCO_OK) return rc;
@@ -350,7 +353,7 @@ static coco_result call_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_
     coco_value arg = coco_int(4), got;
     coco_result rc;
     (void)a; (void)n;
-    calls_main++;
+    BUMP(calls_main);
     if ((rc = coco_call(ctx, &outer_fn, &arg, 1, &got)) != COCO_OK) return rc;
     *r = got;
     return coco_declare(ctx, g_tgt, coco_str("main"), got);
@@ -495,7 +498,7 @@ static coco_result ctx_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_
     const char* model = (const char*)coco_use(ctx, "model");
     const char* loose = (const char*)coco_use(ctx, "loose");
     (void)a; (void)n; (void)r;
-    ctx_child_calls++;
+    BUMP(ctx_child_calls);
     if (!model || !loose) return COCO_ERR_NOT_FOUND;
     return coco_declare(ctx, g_tgt, coco_str("ctx"), coco_str(model));
 }
@@ -668,6 +671,12 @@ static coco_result tree_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_
 }
 static const coco_fn tree_fn = { "tree_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, tree_main };
 
+/* 1 if `a` occurs in `log` before `b` */
+static int before(const char* log, const char* a, const char* b) {
+    const char *pa = strstr(log, a), *pb = strstr(log, b);
+    return pa && pb && pa < pb;
+}
+
 /* COMP-02 and COMP-06 */
 static void comp02_06_recursive_cleanup_retried_and_children_first(void) {
     world w;
@@ -678,7 +687,9 @@ static void comp02_06_recursive_cleanup_retried_and_children_first(void) {
     CHECK_INT_EQ(update(&w), COCO_OK);
     CHECK_INT_EQ(T.inserts, 7);
     /* COMP-06: children before their parent, root last */
-    CHECK_STR_EQ(T.log, "+leaf-1 +leaf-2 +mid-0 +leaf-101 +leaf-102 +mid-1 +root ");
+    CHECK(before(T.log, "+leaf-1 ", "+mid-0 ") && before(T.log, "+leaf-2 ", "+mid-0 "));
+    CHECK(before(T.log, "+leaf-101 ", "+mid-1 ") && before(T.log, "+leaf-102 ", "+mid-1 "));
+    CHECK(before(T.log, "+mid-0 ", "+root ") && before(T.log, "+mid-1 ", "+root "));
     g_tree_kids = 1;                       /* mid-1 and its two leaves go */
     T.fail = 1;                            /* ... but the delete fails this time */
     mt_reset_counts(&T);
@@ -697,6 +708,54 @@ static void comp02_06_recursive_cleanup_retried_and_children_first(void) {
     CHECK_INT_EQ(update(&w), COCO_OK);
     CHECK_INT_EQ(mt_writes(&T), 0);
     world_close(&w);
+}
+
+
+/* COMP-08: the same tree gives the same result on one thread and on several */
+static void comp08_same_result_with_and_without_threads(void) {
+    char logs[2][4096];
+    int k;
+    for (k = 0; k < 2; k++) {
+        world w;
+        coco_env_desc ed;
+        coco_app_desc ad;
+        world_new(&w);
+        g_tree_kids = 6;
+        g_dup = 0;
+        memset(&ed, 0, sizeof ed);
+        ed.db_path = w.db;
+        ed.sync = COCO_SYNC_NONE;
+        ed.threads = k == 0 ? 1 : 4;
+        REQUIRE(coco_env_open(&ed, &w.env) == COCO_OK);
+        REQUIRE(coco_target_register(w.env, "mem", &mt_vt, &T, &g_tgt) == COCO_OK);
+        memset(&ad, 0, sizeof ad);
+        ad.name = "app";
+        ad.main = &tree_fn;
+        REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        g_tree_kids = 3;
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        {
+            /* the target's final content, sorted */
+            int i, j;
+            char tmp[96];
+            for (i = 0; i < T.n; i++)
+                for (j = i + 1; j < T.n; j++)
+                    if (strcmp(T.keys[i], T.keys[j]) > 0) {
+                        memcpy(tmp, T.keys[i], sizeof tmp);
+                        memcpy(T.keys[i], T.keys[j], sizeof tmp);
+                        memcpy(T.keys[j], tmp, sizeof tmp);
+                    }
+            logs[k][0] = 0;
+            for (i = 0; i < T.n; i++) {
+                strncat(logs[k], T.keys[i], sizeof logs[k] - strlen(logs[k]) - 2);
+                strncat(logs[k], " ", sizeof logs[k] - strlen(logs[k]) - 1);
+            }
+        }
+        CHECK_INT_EQ(T.n, 3 * 3 + 1);
+        world_close(&w);
+    }
+    CHECK_STR_EQ(logs[0], logs[1]);
 }
 
 /* COMP-04 */
@@ -1046,7 +1105,7 @@ static int ff_calls;
 static coco_result ff_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
     const fake_file* f = (const fake_file*)a[0].u.obj.obj;
     (void)n; (void)r;
-    ff_calls++;
+    BUMP(ff_calls);
     return coco_declare(ctx, g_tgt, coco_str(f->rel), coco_str(f->content));
 }
 static const coco_fn ff_child_fn = { "ff_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, ff_child };
@@ -1137,6 +1196,7 @@ int main(int argc, char** argv) {
     RUN(tgt05_ownership_transfer_is_not_delete_insert);
     RUN(comp02_06_recursive_cleanup_retried_and_children_first);
     RUN(comp04_duplicate_sibling_path_is_an_error);
+    RUN(comp08_same_result_with_and_without_threads);
     RUN(comp03_use_mount_returns_after_targets_applied);
     RUN(app02_two_apps_share_a_db_without_interfering);
     RUN(app03_no_db_path_is_a_clear_error);
