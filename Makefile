@@ -7,7 +7,7 @@ SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 B       := build
 HDR     := cocoindex.h
 TEST_SRC := $(wildcard tests/test_*.c)
-TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC))
+TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC)) $(B)/test_engine_nothreads
 TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
 PREFIX  ?= /usr/local
 
@@ -17,6 +17,11 @@ all: $(TESTS)
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h
 	@mkdir -p $(B)
 	$(CC) $(TFLAGS) -o $@ $< -lpthread
+
+# The engine again with COCO_NO_THREADS: the same scenarios, everything inline.
+$(B)/test_engine_nothreads: tests/test_engine.c $(HDR) tests/coco_test.h
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) -DCOCO_NO_THREADS -o $@ $<
 
 $(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h
 	@mkdir -p $(B)/asan

@@ -870,6 +870,7 @@ COCO__PRIVATE void coco__rw_unlock(coco__rwlock* l)   { (void)l; }
 typedef int coco__once;
 #  define COCO__ONCE_INIT 0
 typedef struct coco__cond { int unused; } coco__cond;
+typedef int coco__thread;
 COCO__PRIVATE void coco__mutex_init_recursive(coco__mutex* m) { (void)m; }
 COCO__PRIVATE void coco__cond_init(coco__cond* c)      { (void)c; }
 COCO__PRIVATE void coco__cond_free(coco__cond* c)      { (void)c; }

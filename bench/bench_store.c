@@ -29,10 +29,10 @@
    Workload
      keys    BENCH_KEY_BYTES=40 (default): path-like ASCII keys of exactly 40 bytes,
              "src/pkgNNNNN/modNNN/file_NNNNNNNNNNNN.py"-style, directory part hashed from the
-             index so insertion order is not key order (as in ../shared/anchors).
+             index so insertion order is not key order (like the PERF.md anchors' keys).
              BENCH_KEY_BYTES=16: 16 binary bytes (fingerprint-like).
-     values  VSIZE pseudo-random bytes, a slice of a 1 MiB random pool chosen by
-             (key, version): incompressible, free to generate, verifiable.
+     values  VSIZE random bytes: a slice of a 1 MiB random pool chosen by (key, version),
+             free to generate and verifiable (none of the engines compresses).
      Keys are generated before any timing; per-op costs exclude key and value generation.
    Durability: every write commit is durable when it returns (cocoindex COCO_SYNC_FULL,
    LMDB default sync, SQLite WAL + synchronous=FULL). */
