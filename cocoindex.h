@@ -646,6 +646,11 @@ typedef struct coco_app_desc {
 
 typedef struct coco_update_desc {
     int full_reprocess;              /* ignore every memo; re-apply every target state      */
+    int live;                        /* after the catch-up pass, keep following live sources */
+                                     /* until coco_app_stop() (or *stop becomes non-zero)   */
+    volatile int* stop;              /* optional flag polled every 50 ms (signal handlers)  */
+    void (*on_ready)(void* user);    /* live: called once catch-up is done and every watcher */
+    void* on_ready_user;             /* started (tests and tools wait for it)               */
 } coco_update_desc;
 
 typedef struct coco_fn_stats {
@@ -679,6 +684,11 @@ COCO_API const char* coco_app_errmsg(const coco_app* app);
 COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
                                      coco_stats* stats);
 
+/* coco_app_stop
+   Asks a live coco_app_update to return: watchers are told to stop, pending events are
+   processed, everything applied is committed.  Thread-safety: any thread. */
+COCO_API void coco_app_stop(coco_app* app);
+
 /* coco_app_drop
    Deletes every target state the app ever declared (through the connectors registered under
    the names in its tracking records) and then its state.  On a failure the state needed to
@@ -706,6 +716,41 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
                                size_t nargs, coco_value* ret);
 COCO_API coco_result coco_map_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* items,
                                    size_t n, coco_value* rets);
+
+/* ---- live sources --------------------------------------------------------------------------- */
+typedef struct coco_live coco_live;
+
+/* A watcher: runs on its own thread after the catch-up pass of a live update and reports
+   changes with coco_live_update / coco_live_delete / coco_live_update_full until
+   coco_live_stopping() says so; then it returns COCO_OK (or an error, which is reported). */
+typedef coco_result (*coco_live_watch_fn)(void* user, coco_live* live);
+
+/* coco_mount_live
+   Mounts a live component at `key`: like coco_mount_each, its children are `each(items[i])`
+   at  current / key / Symbol(each->name) / keys[i].  In a live update, `watch(user, live)`
+   then runs on its own thread; each reported change re-runs (or deletes) only the child of
+   that key.  Changes to one key are coalesced (the latest wins).  `user` must outlive the
+   update. */
+COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                     const coco_value* keys, const coco_value* items, size_t n,
+                                     coco_live_watch_fn watch, void* user);
+/* The item of `key` changed (or appeared): its child is re-run with `item`.  Copied. */
+COCO_API coco_result coco_live_update(coco_live* live, coco_value key, coco_value item);
+/* The item of `key` is gone: its child's target states are deleted. */
+COCO_API coco_result coco_live_delete(coco_live* live, coco_value key);
+/* Everything may have changed (e.g. events were lost): a full catch-up pass of the app. */
+COCO_API coco_result coco_live_update_full(coco_live* live);
+/* 1 once the update is stopping; watchers should return. */
+COCO_API int         coco_live_stopping(coco_live* live);
+/* Blocks up to `ms` milliseconds or until stopping; returns coco_live_stopping(). */
+COCO_API int         coco_live_wait(coco_live* live, uint32_t ms);
+
+/* coco_mount_refresh
+   Mounts `fn(args)` at `key` like coco_mount; in a live update the child is re-run every
+   `interval_ms` (what it no longer declares is deleted).  In a catch-up update it runs once. */
+COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                        const coco_value* args, size_t nargs,
+                                        uint32_t interval_ms);
 
 /* coco_declare: declares that `target` should hold `value` under `key` for this component. */
 COCO_API coco_result coco_declare(coco_ctx* ctx, coco_target* target, coco_value key,
@@ -849,6 +894,15 @@ COCO__PRIVATE void coco__cond_init(coco__cond* c)      { pthread_cond_init(&c->c
 COCO__PRIVATE void coco__cond_free(coco__cond* c)      { pthread_cond_destroy(&c->c); }
 COCO__PRIVATE void coco__cond_wait(coco__cond* c, coco__mutex* m) { pthread_cond_wait(&c->c, &m->m); }
 COCO__PRIVATE void coco__cond_broadcast(coco__cond* c) { pthread_cond_broadcast(&c->c); }
+/* waits at most `ms` milliseconds (wall clock deadline) */
+COCO__PRIVATE void coco__cond_wait_ms(coco__cond* c, coco__mutex* m, uint32_t ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&c->c, &m->m, &ts);
+}
 typedef pthread_t coco__thread;
 COCO__PRIVATE int coco__thread_start(coco__thread* t, void* (*fn)(void*), void* arg) {
     return pthread_create(t, NULL, fn, arg);
@@ -871,11 +925,21 @@ typedef int coco__once;
 #  define COCO__ONCE_INIT 0
 typedef struct coco__cond { int unused; } coco__cond;
 typedef int coco__thread;
+COCO__PRIVATE void coco__thread_join(coco__thread t) { (void)t; }
 COCO__PRIVATE void coco__mutex_init_recursive(coco__mutex* m) { (void)m; }
 COCO__PRIVATE void coco__cond_init(coco__cond* c)      { (void)c; }
 COCO__PRIVATE void coco__cond_free(coco__cond* c)      { (void)c; }
 COCO__PRIVATE void coco__cond_wait(coco__cond* c, coco__mutex* m) { (void)c; (void)m; }
 COCO__PRIVATE void coco__cond_broadcast(coco__cond* c) { (void)c; }
+COCO__PRIVATE void coco__cond_wait_ms(coco__cond* c, coco__mutex* m, uint32_t ms) {
+    (void)c; (void)m;
+    {
+        struct timespec ts;   /* no threads: nobody can signal; just let time pass */
+        ts.tv_sec = (time_t)(ms / 1000u);
+        ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+}
 COCO__PRIVATE void coco__call_once(coco__once* o, void (*fn)(void)) {
     if (!*o) { *o = 1; fn(); }
 }
@@ -4048,6 +4112,13 @@ struct coco_app {
     size_t         prefix_len;
     coco__buf      stats;         /* coco_fn_stats[] */
     char           err[COCO__ERRMSG_CAP];
+    /* live mode */
+    coco__mutex    live_m;        /* lives, events, stop */
+    coco__cond     live_cv;
+    struct coco_live* lives;      /* registered by live components during a live update */
+    coco__buf      events;        /* struct coco__live_ev*[] */
+    int            live_mode;
+    int            stop_req;
 };
 
 /* one dependency a memo entry is valid under */
@@ -4606,7 +4677,12 @@ COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, c
     app->env = env;
     app->main = desc->main;
     coco__buf_init(&app->stats, &env->a);
+    coco__buf_init(&app->events, &env->a);
+    coco__mutex_init(&app->live_m);
+    coco__cond_init(&app->live_cv);
     if ((rc = coco_arena_create(&env->a, &app->arena)) != COCO_OK) {
+        coco__mutex_free(&app->live_m);
+        coco__cond_free(&app->live_cv);
         coco__free(&env->a, app, sizeof *app);
         return rc;
     }
@@ -4628,6 +4704,9 @@ COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, c
 
 COCO_API void coco_app_destroy(coco_app* app) {
     if (!app) return;
+    coco__mutex_free(&app->live_m);
+    coco__cond_free(&app->live_cv);
+    coco__buf_free(&app->events);
     coco__buf_free(&app->stats);
     coco_arena_destroy(app->arena);
     coco__free(&app->env->a, app, sizeof *app);
@@ -6229,12 +6308,487 @@ out:
     return rc;
 }
 
+/* ---- live mode ------------------------------------------------------------------------------ */
+struct coco_live {
+    coco_app*          app;
+    coco_arena*        arena;
+    coco_value         path;          /* the live component (or the refreshed child) */
+    coco_fp            pathfp;
+    const coco_fn*     each;          /* coco_mount_live: the per-item function */
+    const coco_fn*     fn;            /* coco_mount_refresh: the refreshed function */
+    coco_value*        args;
+    size_t             nargs;
+    uint32_t           interval_ms;
+    coco_live_watch_fn watch;
+    void*              user;
+    coco__thread       thread;
+    int                started;
+    struct coco_live*  next;
+};
+
+typedef struct coco__live_ev {
+    coco_live*  live;
+    int         kind;                 /* 1 update, 2 delete, 3 full pass, 4 re-run */
+    coco_fp     keyfp;
+    coco_value  key, item;
+    coco_arena* ar;
+} coco__live_ev;
+
+typedef struct coco__live_closure {
+    const coco_fn*     each;
+    const coco_value*  keys;
+    const coco_value*  items;
+    size_t             n;
+    coco_live_watch_fn watch;
+    void*              user;
+} coco__live_closure;
+
+typedef struct coco__totals { uint64_t upserts, deletes, commits; } coco__totals;
+
+COCO__PRIVATE coco_result coco__closure_key(const void* obj, coco_arena* ar, coco_value* out) {
+    (void)ar;
+    *out = coco_str(((const coco__live_closure*)obj)->each->name);
+    return COCO_OK;
+}
+static const coco_object_vtable coco__closure_vt = { "coco.live", coco__closure_key, NULL };
+
+/* child path  ctx->path + suffix  and its fingerprint, in `ar` */
+COCO__PRIVATE coco_result coco__path_join(coco_arena* ar, const coco_value* base,
+                                          const coco_value* suffix, size_t nsuffix,
+                                          coco_value* path, coco_fp* pf) {
+    size_t n = coco__list_len(base), i;
+    coco_value* items = (coco_value*)coco_arena_alloc(ar, (n + nsuffix) * sizeof *items);
+    if (!items) return COCO_ERR_NOMEM;
+    for (i = 0; i < n; i++) items[i] = base->u.list.items[i];
+    for (i = 0; i < nsuffix; i++) items[n + i] = suffix[i];
+    *path = coco_list(items, n + nsuffix);
+    return coco_value_fp(ar, path, pf);
+}
+
+/* Registers a live source found during a live update's pass (once per path). */
+COCO__PRIVATE coco_result coco__live_register(coco_app* app, const coco_value* path, coco_fp pf,
+                                              const coco_fn* each, const coco_fn* fn,
+                                              const coco_value* args, size_t nargs,
+                                              uint32_t interval, coco_live_watch_fn watch,
+                                              void* user) {
+    coco_live* l;
+    coco_result rc = COCO_OK;
+    size_t i;
+    coco__mutex_lock(&app->live_m);
+    for (l = app->lives; l; l = l->next)
+        if (coco_fp_eq(l->pathfp, pf)) break;
+    if (!l) {
+        l = (coco_live*)coco__alloc(&app->env->a, sizeof *l);
+        if (!l) rc = COCO_ERR_NOMEM;
+        else {
+            memset(l, 0, sizeof *l);
+            if ((rc = coco_arena_create(&app->env->a, &l->arena)) == COCO_OK)
+                rc = coco_value_copy(l->arena, path, &l->path);
+            if (rc == COCO_OK && nargs) {
+                l->args = (coco_value*)coco_arena_alloc(l->arena, nargs * sizeof *l->args);
+                if (!l->args) rc = COCO_ERR_NOMEM;
+                for (i = 0; i < nargs && rc == COCO_OK; i++)
+                    rc = coco_value_copy(l->arena, &args[i], &l->args[i]);
+            }
+            if (rc != COCO_OK) {
+                coco_arena_destroy(l->arena);
+                coco__free(&app->env->a, l, sizeof *l);
+            } else {
+                l->app = app; l->pathfp = pf; l->each = each; l->fn = fn; l->nargs = nargs;
+                l->interval_ms = interval; l->watch = watch; l->user = user;
+                l->next = app->lives;
+                app->lives = l;
+            }
+        }
+    }
+    coco__mutex_unlock(&app->live_m);
+    return rc;
+}
+
+COCO__PRIVATE coco_result coco__live_body(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                          coco_value* ret) {
+    const coco__live_closure* c = (const coco__live_closure*)args[0].u.obj.obj;
+    coco_result rc;
+    (void)nargs; (void)ret;
+    if ((rc = coco_mount_each(ctx, c->each, c->keys, c->items, c->n)) != COCO_OK) return rc;
+    if (ctx->run->app->live_mode)
+        rc = coco__live_register(ctx->run->app, &ctx->path, ctx->pathfp, c->each, NULL, NULL, 0,
+                                 0, c->watch, c->user);
+    return rc;
+}
+static const coco_fn coco__live_fn = { "coco.live", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL,
+                                       coco__live_body };
+
+COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                     const coco_value* keys, const coco_value* items, size_t n,
+                                     coco_live_watch_fn watch, void* user) {
+    coco__live_closure* c;
+    coco_value* kc;
+    coco_value* ic;
+    coco_value arg;
+    size_t i;
+    coco_result rc;
+    if (!ctx || !each || !watch || (n && (!keys || !items))) return COCO_ERR_INVALID_ARG;
+    c = (coco__live_closure*)coco_arena_alloc(ctx->arena, sizeof *c);
+    kc = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *kc);
+    ic = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *ic);
+    if (!c || !kc || !ic) return COCO_ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        if ((rc = coco_value_copy(ctx->arena, &keys[i], &kc[i])) != COCO_OK) return rc;
+        if ((rc = coco_value_copy(ctx->arena, &items[i], &ic[i])) != COCO_OK) return rc;
+    }
+    c->each = each; c->keys = kc; c->items = ic; c->n = n; c->watch = watch; c->user = user;
+    arg = coco_object(&coco__closure_vt, c);
+    return coco_mount(ctx, key, &coco__live_fn, &arg, 1);
+}
+
+COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coco_fn* fn,
+                                        const coco_value* args, size_t nargs,
+                                        uint32_t interval_ms) {
+    coco_result rc;
+    coco_value path;
+    coco_fp pf;
+    if (!ctx || !fn) return COCO_ERR_INVALID_ARG;
+    if ((rc = coco_mount(ctx, key, fn, args, nargs)) != COCO_OK) return rc;
+    if (!ctx->run->app->live_mode) return COCO_OK;
+    if ((rc = coco__path_join(ctx->arena, &ctx->path, &key, 1, &path, &pf)) != COCO_OK) return rc;
+    return coco__live_register(ctx->run->app, &path, pf, NULL, fn, args, nargs,
+                               interval_ms ? interval_ms : 1000u, NULL, NULL);
+}
+
+COCO__PRIVATE coco_result coco__live_push(coco_live* live, int kind, const coco_value* key,
+                                          const coco_value* item) {
+    coco_app* app;
+    coco__live_ev* ev;
+    coco_result rc = COCO_OK;
+    size_t i, n;
+    if (!live) return COCO_ERR_INVALID_ARG;
+    app = live->app;
+    if (key && !coco__is_key_kind(key, 0)) return COCO_ERR_INVALID_ARG;
+    if (!(ev = (coco__live_ev*)coco__alloc(&app->env->a, sizeof *ev))) return COCO_ERR_NOMEM;
+    memset(ev, 0, sizeof *ev);
+    ev->live = live;
+    ev->kind = kind;
+    if ((rc = coco_arena_create(&app->env->a, &ev->ar)) == COCO_OK && key) {
+        rc = coco_value_copy(ev->ar, key, &ev->key);
+        if (rc == COCO_OK) rc = coco_value_fp(ev->ar, key, &ev->keyfp);
+        if (rc == COCO_OK && item) rc = coco_value_copy(ev->ar, item, &ev->item);
+    }
+    if (rc != COCO_OK) {
+        coco_arena_destroy(ev->ar);
+        coco__free(&app->env->a, ev, sizeof *ev);
+        return rc;
+    }
+    coco__mutex_lock(&app->live_m);
+    n = COCO__VLEN(app->events, coco__live_ev*);
+    for (i = 0; i < n && key; i++) {
+        /* coalesce: the latest change of a key wins */
+        coco__live_ev* old = COCO__VAT(app->events, coco__live_ev*, i);
+        if (old->live == live && (old->kind == 1 || old->kind == 2) &&
+            coco_fp_eq(old->keyfp, ev->keyfp)) {
+            coco_arena_destroy(old->ar);
+            coco__free(&app->env->a, old, sizeof *old);
+            COCO__VAT(app->events, coco__live_ev*, i) = ev;
+            ev = NULL;
+            break;
+        }
+    }
+    if (ev && !coco__vpush(&app->events, &ev, sizeof ev)) {
+        coco_arena_destroy(ev->ar);
+        coco__free(&app->env->a, ev, sizeof *ev);
+        rc = COCO_ERR_NOMEM;
+    }
+    coco__cond_broadcast(&app->live_cv);
+    coco__mutex_unlock(&app->live_m);
+    return rc;
+}
+
+COCO_API coco_result coco_live_update(coco_live* live, coco_value key, coco_value item) {
+    return coco__live_push(live, 1, &key, &item);
+}
+COCO_API coco_result coco_live_delete(coco_live* live, coco_value key) {
+    return coco__live_push(live, 2, &key, NULL);
+}
+COCO_API coco_result coco_live_update_full(coco_live* live) {
+    return coco__live_push(live, 3, NULL, NULL);
+}
+COCO_API int coco_live_stopping(coco_live* live) {
+    int s;
+    if (!live) return 1;
+    coco__mutex_lock(&live->app->live_m);
+    s = live->app->stop_req;
+    coco__mutex_unlock(&live->app->live_m);
+    return s;
+}
+COCO_API int coco_live_wait(coco_live* live, uint32_t ms) {
+    int s;
+    if (!live) return 1;
+    coco__mutex_lock(&live->app->live_m);
+    if (!live->app->stop_req) coco__cond_wait_ms(&live->app->live_cv, &live->app->live_m, ms);
+    s = live->app->stop_req;
+    coco__mutex_unlock(&live->app->live_m);
+    return s;
+}
+COCO_API void coco_app_stop(coco_app* app) {
+    if (!app) return;
+    coco__mutex_lock(&app->live_m);
+    app->stop_req = 1;
+    coco__cond_broadcast(&app->live_cv);
+    coco__mutex_unlock(&app->live_m);
+}
+
+/* the refresh "watcher": asks for a re-run every interval */
+COCO__PRIVATE coco_result coco__refresh_watch(void* user, coco_live* live) {
+    (void)user;
+    while (!coco_live_wait(live, live->interval_ms))
+        coco__live_push(live, 4, NULL, NULL);
+    return COCO_OK;
+}
+
+#if COCO__HAS_THREADS
+COCO__PRIVATE void* coco__live_thread(void* arg) {
+    coco_live* l = (coco_live*)arg;
+    coco_result rc = l->watch ? l->watch(l->user, l) : coco__refresh_watch(NULL, l);
+    if (rc != COCO_OK) {
+        coco_env* env = l->app->env;
+        coco_error_info e;
+        char* path = coco__render_path(l->arena, &l->path);
+        e.app = l->app->name; e.path = path; e.fn = l->each ? l->each->name : l->fn->name;
+        e.code = rc; e.msg = "live watcher failed";
+        coco__mutex_lock(&l->app->live_m);
+        if (env->on_error) env->on_error(env->on_error_user, &e);
+        coco__emit(&env->lg, COCO_LOG_ERROR, rc, "live watcher failed", __FILE__, __LINE__);
+        coco__mutex_unlock(&l->app->live_m);
+    }
+    return NULL;
+}
+#endif
+
+COCO__PRIVATE void coco__live_start_watchers(coco_app* app) {
+    coco_live* l;
+    coco__mutex_lock(&app->live_m);
+    for (l = app->lives; l; l = l->next) {
+        if (l->started) continue;
+#if COCO__HAS_THREADS
+        if (coco__thread_start(&l->thread, coco__live_thread, l) == 0) l->started = 1;
+#endif
+    }
+    coco__mutex_unlock(&app->live_m);
+}
+
+COCO__PRIVATE void coco__live_free_events(coco_app* app, coco__live_ev** evs, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        coco_arena_destroy(evs[i]->ar);
+        coco__free(&app->env->a, evs[i], sizeof *evs[i]);
+    }
+}
+
+/* The live component's children after the events: its record with "c" replaced.  Deleted
+   children's subtrees become tombstones in the same commit. */
+typedef struct coco__live_edit {
+    coco_live*        live;
+    const coco_value* rec;
+    coco_bytes        raw;
+    coco__buf         kids;      /* coco_fp[] */
+    coco__buf         gone;      /* coco_fp[] */
+} coco__live_edit;
+
+COCO__PRIVATE coco__live_edit* coco__live_edit_for(coco__run* run, coco__buf* edits,
+                                                   coco_live* l, coco_arena* ar) {
+    size_t i, n = COCO__VLEN(*edits, coco__live_edit);
+    coco__live_edit* e;
+    coco_bytes key;
+    coco_value* rec;
+    const coco_value* c;
+    for (i = 0; i < n; i++)
+        if (COCO__VAT(*edits, coco__live_edit, i).live == l) return &COCO__VAT(*edits, coco__live_edit, i);
+    if (!(e = (coco__live_edit*)coco__vpush(edits, NULL, sizeof *e))) return NULL;
+    e->live = l;
+    coco__buf_init(&e->kids, &run->env->a);
+    coco__buf_init(&e->gone, &run->env->a);
+    key = coco__app_key(ar, run->app, 'c', &l->pathfp);
+    if (!(rec = (coco_value*)coco_arena_alloc(ar, sizeof *rec))) return NULL;
+    if (coco_store_get(run->env->store, key.ptr, key.len, ar, &e->raw) != COCO_OK ||
+        coco_value_decode(ar, e->raw.ptr, e->raw.len, rec) != COCO_OK || rec->kind != COCO_MAP)
+        return e;   /* no record: treated as no children */
+    e->rec = rec;
+    c = coco__field(rec, "c");
+    for (i = 0; i < coco__list_len(c); i++) {
+        coco_fp f = coco__val_fp_bytes(coco__list_at(c, i));
+        if (!coco__vpush(&e->kids, &f, sizeof f)) return NULL;
+    }
+    return e;
+}
+
+COCO__PRIVATE void coco__fp_set(coco__buf* b, coco_fp f, int present) {
+    size_t i, n = COCO__VLEN(*b, coco_fp);
+    for (i = 0; i < n; i++)
+        if (coco_fp_eq(COCO__VAT(*b, coco_fp, i), f)) {
+            if (!present) {
+                COCO__VAT(*b, coco_fp, i) = COCO__VAT(*b, coco_fp, n - 1);
+                b->len -= sizeof f;
+            }
+            return;
+        }
+    if (present) coco__vpush(b, &f, sizeof f);
+}
+
+COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* tot);
+COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full);
+COCO__PRIVATE void coco__run_free(coco__run* run);
+COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run);
+
+/* Applies a drained batch of live events in one small run. */
+COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, size_t n,
+                                           coco__totals* tot) {
+    coco__run run;
+    coco__buf edits;
+    coco_arena* ar = NULL;
+    coco_result rc;
+    size_t i, j;
+    for (i = 0; i < n; i++)
+        if (evs[i]->kind == 3) return coco__catch_up(app, 0, tot);   /* a full pass covers all */
+    if ((rc = coco__run_init(&run, app, 0)) != COCO_OK) { coco__run_free(&run); return rc; }
+    coco__buf_init(&edits, &app->env->a);
+    if ((rc = coco_arena_create(&app->env->a, &ar)) != COCO_OK) goto out;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        coco__live_ev* ev = evs[i];
+        coco_live* l = ev->live;
+        if (ev->kind == 4) {
+            coco__run_component(&run, NULL, &l->path, l->pathfp, l->fn, l->args, l->nargs, NULL,
+                                NULL);
+        } else {
+            coco_value suffix[2], path;
+            coco_fp pf;
+            coco__live_edit* e = coco__live_edit_for(&run, &edits, l, ar);
+            if (!e) { rc = COCO_ERR_NOMEM; break; }
+            suffix[0] = coco_symbol(l->each->name);
+            suffix[1] = ev->key;
+            if ((rc = coco__path_join(ar, &l->path, suffix, 2, &path, &pf)) != COCO_OK) break;
+            if (ev->kind == 1) {
+                if (coco__run_component(&run, NULL, &path, pf, l->each, &ev->item, 1, NULL,
+                                        NULL) == COCO_OK) {
+                    coco__fp_set(&e->kids, pf, 1);
+                    coco__fp_set(&e->gone, pf, 0);
+                }
+            } else {
+                coco__fp_set(&e->kids, pf, 0);
+                coco__fp_set(&e->gone, pf, 1);
+            }
+        }
+    }
+    coco__mutex_lock(&run.lock);
+    for (i = 0; i < COCO__VLEN(edits, coco__live_edit) && rc == COCO_OK; i++) {
+        coco__live_edit* e = &COCO__VAT(edits, coco__live_edit, i);
+        coco__sub sub;
+        size_t kv0 = COCO__VLEN(run.kvs, coco__kv), nf, k = 0;
+        coco_map_entry* ents;
+        coco_value m;
+        if (!e->rec) continue;
+        for (j = 0; j < COCO__VLEN(e->gone, coco_fp) && rc == COCO_OK; j++)
+            rc = coco__collect_removed(&run, COCO__VAT(e->gone, coco_fp, j), 0);
+        if (rc != COCO_OK) break;
+        nf = e->rec->u.map.count;
+        if (!(ents = (coco_map_entry*)coco_arena_alloc(run.batch_arena, (nf + 1) * sizeof *ents))) {
+            rc = COCO_ERR_NOMEM;
+            break;
+        }
+        for (j = 0; j < nf; j++) {
+            const coco_map_entry* me = &e->rec->u.map.entries[j];
+            if (me->key_len == 1 && me->key[0] == 'c') continue;
+            ents[k++] = *me;
+        }
+        ents[k].key = "c"; ents[k].key_len = 1;
+        ents[k].val = coco__fp_list(run.batch_arena, (const coco_fp*)(void*)e->kids.ptr,
+                                    COCO__VLEN(e->kids, coco_fp));
+        k++;
+        m = coco_map(ents, k);
+        memset(&sub, 0, sizeof sub);
+        if ((rc = coco_value_encode(run.batch_arena, &m, &sub.final_rec)) != COCO_OK) break;
+        sub.rec_key = coco__app_key(run.batch_arena, app, 'c', &e->live->pathfp);
+        sub.kv_start = kv0;
+        sub.kv_end = COCO__VLEN(run.kvs, coco__kv);
+        sub.unused = (const coco__ctxval*)(const void*)"";
+        if (!coco__vpush(&run.subs, &sub, sizeof sub)) rc = COCO_ERR_NOMEM;
+    }
+    coco__mutex_unlock(&run.lock);
+    if (rc == COCO_OK) rc = coco__flush(&run);
+    if (rc == COCO_OK) {
+        rc = coco__process_tombstones(&run);
+        if (rc == COCO_ERR_CONNECTOR || rc == COCO_ERR_NOT_FOUND) rc = COCO_OK;
+    }
+out:
+    tot->upserts += run.upserts;
+    tot->deletes += run.deletes;
+    tot->commits += run.commits;
+    for (i = 0; i < COCO__VLEN(edits, coco__live_edit); i++) {
+        coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).kids);
+        coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).gone);
+    }
+    coco__buf_free(&edits);
+    coco_arena_destroy(ar);
+    coco__run_free(&run);
+    return rc;
+}
+
+/* After the catch-up pass: follow the live sources until asked to stop. */
+COCO__PRIVATE coco_result coco__live_loop(coco_app* app, const coco_update_desc* d,
+                                          coco__totals* tot) {
+    coco_result rc = COCO_OK;
+    coco_live* l;
+    coco__live_start_watchers(app);
+    if (d->on_ready) d->on_ready(d->on_ready_user);
+    for (;;) {
+        coco__buf evs;
+        int stopping;
+        size_t n;
+        coco__mutex_lock(&app->live_m);
+        while (!COCO__VLEN(app->events, coco__live_ev*) && !app->stop_req &&
+               !(d->stop && *d->stop))
+            coco__cond_wait_ms(&app->live_cv, &app->live_m, 50);
+        if (d->stop && *d->stop) app->stop_req = 1;
+        stopping = app->stop_req;
+        if (stopping) coco__cond_broadcast(&app->live_cv);
+        evs = app->events;
+        coco__buf_init(&app->events, &app->env->a);
+        coco__mutex_unlock(&app->live_m);
+        n = COCO__VLEN(evs, coco__live_ev*);
+        if (n) {
+            coco_result r = coco__live_apply(app, (coco__live_ev**)(void*)evs.ptr, n, tot);
+            if (r != COCO_OK && rc == COCO_OK) rc = r;
+            coco__live_free_events(app, (coco__live_ev**)(void*)evs.ptr, n);
+        }
+        coco__buf_free(&evs);
+        if (stopping) break;
+        coco__live_start_watchers(app);   /* live sources found by a full pass */
+    }
+    /* watchers return; what they reported on the way out is applied too */
+    for (l = app->lives; l; l = l->next)
+        if (l->started) coco__thread_join(l->thread);
+    {
+        size_t n = COCO__VLEN(app->events, coco__live_ev*);
+        if (n) {
+            coco_result r = coco__live_apply(app, (coco__live_ev**)(void*)app->events.ptr, n, tot);
+            if (r != COCO_OK && rc == COCO_OK) rc = r;
+            coco__live_free_events(app, (coco__live_ev**)(void*)app->events.ptr, n);
+        }
+        app->events.len = 0;
+    }
+    while (app->lives) {
+        l = app->lives;
+        app->lives = l->next;
+        coco_arena_destroy(l->arena);
+        coco__free(&app->env->a, l, sizeof *l);
+    }
+    return rc;
+}
+
 /* ---- update and drop ------------------------------------------------------------------------ */
 COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full) {
     coco_bytes k, v;
     coco_value iv;
     coco_result rc;
-    size_t i;
     memset(run, 0, sizeof *run);
     coco__mutex_init_recursive(&run->lock);
     run->app = app;
@@ -6246,13 +6800,6 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     coco__buf_init(&run->kvs, &app->env->a);
     if ((rc = coco_arena_create(&app->env->a, &run->batch_arena)) != COCO_OK) return rc;
     if (coco__map_init(&run->declared, &app->env->a, 64)) return COCO_ERR_NOMEM;
-    app->err[0] = 0;
-    for (i = 0; i < COCO__VLEN(app->stats, coco_fn_stats); i++) {
-        coco_fn_stats* s = &COCO__VAT(app->stats, coco_fn_stats, i);
-        const char* name = s->name;
-        memset(s, 0, sizeof *s);
-        s->name = name;
-    }
     k = coco__app_key(run->batch_arena, app, 'n', NULL);
     rc = coco_store_get(app->env->store, k.ptr, k.len, run->batch_arena, &v);
     if (rc == COCO_OK && coco_value_decode(run->batch_arena, v.ptr, v.len, &iv) == COCO_OK &&
@@ -6271,15 +6818,13 @@ COCO__PRIVATE void coco__run_free(coco__run* run) {
     coco_arena_destroy(run->batch_arena);
 }
 
-COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
-                                     coco_stats* stats) {
+/* One pass over the whole app: root component, submit, cleanup. */
+COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* tot) {
     coco__run run;
     coco_result rc, rc2;
     coco_value root = coco_list(NULL, 0);
     coco_fp rootfp;
-    uint64_t t0 = coco__now_ns();
-    if (!app) return COCO_ERR_INVALID_ARG;
-    if ((rc = coco__run_init(&run, app, desc ? desc->full_reprocess : 0)) != COCO_OK) {
+    if ((rc = coco__run_init(&run, app, full)) != COCO_OK) {
         coco__run_free(&run);
         return rc;
     }
@@ -6292,19 +6837,55 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
         /* a failed cleanup is retried next run; it is reported but not the root's failure */
         if (rc == COCO_ERR_CONNECTOR || rc == COCO_ERR_NOT_FOUND) rc = COCO_OK;
     }
+    tot->upserts += run.upserts;
+    tot->deletes += run.deletes;
+    tot->commits += run.commits;
+    coco__run_free(&run);
+    return rc;
+}
+
+COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
+                                     coco_stats* stats) {
+    coco__totals tot;
+    coco_result rc;
+    uint64_t t0 = coco__now_ns();
+    size_t i;
+    int live = desc && desc->live;
+    if (!app) return COCO_ERR_INVALID_ARG;
+#if !COCO__HAS_THREADS
+    if (live) {
+        coco__fmt(app->err, sizeof app->err, "live updates need threads (built with "
+                  "COCO_NO_THREADS)");
+        return COCO_ERR_UNSUPPORTED;
+    }
+#endif
+    memset(&tot, 0, sizeof tot);
+    app->err[0] = 0;
+    for (i = 0; i < COCO__VLEN(app->stats, coco_fn_stats); i++) {
+        coco_fn_stats* s = &COCO__VAT(app->stats, coco_fn_stats, i);
+        const char* name = s->name;
+        memset(s, 0, sizeof *s);
+        s->name = name;
+    }
+    coco__mutex_lock(&app->live_m);
+    app->live_mode = live;
+    app->stop_req = 0;
+    coco__mutex_unlock(&app->live_m);
+    rc = coco__catch_up(app, desc ? desc->full_reprocess : 0, &tot);
+    if (rc == COCO_OK && live) rc = coco__live_loop(app, desc, &tot);
+    app->live_mode = 0;
     if (rc != COCO_OK && !app->err[0])
         coco__fmt(app->err, sizeof app->err, "%s: %s", coco_result_str(rc),
-                 coco_store_errmsg(app->env->store));
+                  coco_store_errmsg(app->env->store));
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->fns = (const coco_fn_stats*)(void*)app->stats.ptr;
         stats->nfns = COCO__VLEN(app->stats, coco_fn_stats);
-        stats->upserts = run.upserts;
-        stats->deletes = run.deletes;
-        stats->commits = run.commits;
+        stats->upserts = tot.upserts;
+        stats->deletes = tot.deletes;
+        stats->commits = tot.commits;
         stats->seconds = (double)(coco__now_ns() - t0) / 1e9;
     }
-    coco__run_free(&run);
     return rc;
 }
 

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     unlink(db);
     memset(&ed, 0, sizeof ed);
     ed.db_path = db;
+    ed.threads = getenv("THREADS") ? (uint32_t)atoi(getenv("THREADS")) : 0;
     if (coco_env_open(&ed, &env) != COCO_OK) { fprintf(stderr, "%s\n", coco_store_open_errmsg()); return 1; }
     coco_target_register(env, "null", &null_vt, NULL, &g_t);
     memset(&ad, 0, sizeof ad);

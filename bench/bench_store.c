@@ -20,8 +20,8 @@
      update1pct        one write txn overwriting N/100 random keys + durable commit (ms)
      update1pct_floor  appending the same payload bytes to a file + fdatasync (ms)
      commit1           200 transactions of one put each, durable (ms per commit)
-     fsync_floor       append 64 B + fdatasync, same file system (ms; 200 before the
-                       commit1 run and 200 after); fsync_floor_overwrite: pwrite at 0 instead
+     fsync_floor       append 64 B + fdatasync, same file system (ms; one after each
+                       commit1 commit); fsync_floor_overwrite: pwrite at 0 instead
      size_compacted    size after compaction (cocoindex coco_store_compact; SQLite VACUUM;
                        LMDB: the mdb_env_copy2(MDB_CP_COMPACT) copy); compact_ms = its time
      open_after_compact, rss_peak_ops
@@ -280,20 +280,21 @@ static void measure_open(const char* dir, int reps, const char* phase) {
     free(t);
 }
 
-/* `count` appends of `len` bytes to fd, each followed by fdatasync, after 3
-   untimed ones; ms into lat[].  overwrite: pwrite at offset 0 instead (no size change). */
+/* `count` appends of `len` bytes to fd, each followed by fdatasync (after 3 untimed ones
+   when count > 1); ms into lat[] (NULL: not kept).  overwrite: pwrite at offset 0 instead
+   (no size change, so no metadata for fdatasync to write). */
 static void floor_run(int fd, double* lat, int count, size_t len, int overwrite) {
     unsigned char* buf = (unsigned char*)xmalloc(len);
     off_t end = lseek(fd, 0, SEEK_END);
     int k;
     memcpy(buf, g_pool, len < POOL_BYTES ? len : POOL_BYTES);
     if (len > POOL_BYTES) memset(buf + POOL_BYTES, 'x', len - POOL_BYTES);
-    for (k = -3; k < count; k++) {
+    for (k = count > 1 ? -3 : 0; k < count; k++) {
         double t0 = now_s();
         ssize_t w = pwrite(fd, buf, len, overwrite ? 0 : end);
         end += overwrite ? 0 : (off_t)len;
         if (w != (ssize_t)len || fdatasync(fd) != 0) fail("fdatasync floor", strerror(errno));
-        if (k >= 0) lat[k] = (now_s() - t0) * 1e3;
+        if (k >= 0 && lat) lat[k] = (now_s() - t0) * 1e3;
     }
     free(buf);
 }
@@ -353,54 +354,58 @@ static void mode_ops(const char* dir, int reps) {
     out_line("rss_open", "MB", status_mb("RssAnon") - anon_base, status_mb("RssAnon") - anon_base, extra);
 
     /* 3. one transaction overwriting 1% of the keys (random, distinct), durable; one untimed
-       warm-up round, then `reps` rounds on fresh keys */
+       warm-up round, then `reps` rounds on fresh keys.  After each round, its device floor:
+       append the changed payload, m * (key + value) bytes, to a file + fdatasync. */
     m = g_n / 100;
     if (m < 1) m = 1;
-    for (r = -1; r < reps; r++) {
-        uint64_t base = (uint64_t)(r + 1) * m;
-        unsigned ver = (unsigned)(r + 2);
-        const unsigned char* kb = gather(base, m);
-        const unsigned char** vp = (const unsigned char**)xmalloc(m * sizeof *vp);
-        double t0, t1;
-        for (i = 0; i < m; i++) vp[i] = val_of(perm_at(base + i), ver);
-        t0 = now_s();
-        eng_wbegin();
-        for (i = 0; i < m; i++) eng_put(kb + i * g_kl, g_kl, vp[i], g_vs);
-        t1 = now_s();
-        eng_wcommit();
-        if (r >= 0) {
-            t[r] = (now_s() - t0) * 1e3;
-            t2[r] = (now_s() - t1) * 1e3;
-        }
-        for (i = 0; i < m; i++) g_ver[perm_at(base + i)] = (uint16_t)ver;
-        free(vp);
-    }
-    sorted_min(t, reps);
-    sorted_min(t2, reps);
-    snprintf(extra, sizeof extra, "keys=%llu what=begin+puts+commit commit_call_min=%.3f commit_call_med=%.3f",
-             (unsigned long long)m, t2[0], sorted_med(t2, reps));
-    out_line("update1pct", "ms", t[0], sorted_med(t, reps), extra);
-    {   /* its device floor: append the changed payload, m * (key + value) bytes, + fdatasync */
+    {
         char p[4096];
         int fd = floor_open(dir, p, sizeof p);
-        floor_run(fd, t, reps, (size_t)(m * (g_kl + g_vs)), 0);
+        double* t3 = (double*)xmalloc(sizeof(double) * (size_t)reps);
+        for (r = -1; r < reps; r++) {
+            uint64_t base = (uint64_t)(r + 1) * m;
+            unsigned ver = (unsigned)(r + 2);
+            const unsigned char* kb = gather(base, m);
+            const unsigned char** vp = (const unsigned char**)xmalloc(m * sizeof *vp);
+            double t0, t1, t9;
+            for (i = 0; i < m; i++) vp[i] = val_of(perm_at(base + i), ver);
+            t0 = now_s();
+            eng_wbegin();
+            for (i = 0; i < m; i++) eng_put(kb + i * g_kl, g_kl, vp[i], g_vs);
+            t1 = now_s();
+            eng_wcommit();
+            t9 = now_s();
+            if (r >= 0) {
+                t[r] = (t9 - t0) * 1e3;
+                t2[r] = (t9 - t1) * 1e3;
+            }
+            for (i = 0; i < m; i++) g_ver[perm_at(base + i)] = (uint16_t)ver;
+            free(vp);
+            floor_run(fd, r >= 0 ? t3 + r : NULL, 1, (size_t)(m * (g_kl + g_vs)), 0);
+        }
         close(fd);
         unlink(p);
         sorted_min(t, reps);
-        snprintf(extra, sizeof extra, "bytes=%llu what=append_changed_payload+fdatasync",
+        sorted_min(t2, reps);
+        snprintf(extra, sizeof extra, "keys=%llu what=begin+puts+commit commit_call_min=%.3f commit_call_med=%.3f",
+                 (unsigned long long)m, t2[0], sorted_med(t2, reps));
+        out_line("update1pct", "ms", t[0], sorted_med(t, reps), extra);
+        sorted_min(t3, reps);
+        snprintf(extra, sizeof extra, "bytes=%llu what=append_changed_payload+fdatasync,interleaved",
                  (unsigned long long)(m * (g_kl + g_vs)));
-        out_line("update1pct_floor", "ms", t[0], sorted_med(t, reps), extra);
+        out_line("update1pct_floor", "ms", t3[0], sorted_med(t3, reps), extra);
+        free(t3);
     }
 
-    /* 4. the fdatasync floor on the same file system (append 64 B + fdatasync), half before
-       and half after `nsmall` single-key durable commits (begin + put + commit each) */
+    /* 4. single-key durable commits (begin + put + commit), each followed by the fdatasync
+       floor on the same file system (append 64 B to a file + fdatasync), interleaved so both
+       see the same disk; then the floor for an overwrite in place (pwrite at 0) */
     {
         char p[4096];
         int fd, j;
         double* st = (double*)xmalloc(sizeof(double) * (size_t)nsmall);
-        double* fl = (double*)xmalloc(sizeof(double) * (size_t)nsmall * 2);
+        double* fl = (double*)xmalloc(sizeof(double) * (size_t)nsmall);
         fd = floor_open(dir, p, sizeof p);
-        floor_run(fd, fl, nsmall, 64, 0);
         for (j = -5; j < nsmall; j++) {
             uint64_t key = perm_at((uint64_t)(j + 5));
             unsigned ver = 1000u + (unsigned)(j + 5);
@@ -410,23 +415,23 @@ static void mode_ops(const char* dir, int reps) {
             eng_wcommit();
             if (j >= 0) st[j] = (now_s() - s0) * 1e3;
             g_ver[key] = (uint16_t)ver;
+            floor_run(fd, j >= 0 ? fl + j : NULL, 1, 64, 0);
         }
         sorted_min(st, nsmall);
         snprintf(extra, sizeof extra, "commits=%d p90=%.4g what=begin+put+commit", nsmall,
                  sorted_pct(st, nsmall, 90));
         out_line("commit1", "ms", st[0], sorted_med(st, nsmall), extra);
-        floor_run(fd, fl + nsmall, nsmall, 64, 0);
-        floor_run(fd, st, nsmall, 64, 1);   /* overwrite in place: st reused */
+        sorted_min(fl, nsmall);
+        snprintf(extra, sizeof extra, "appends=%d p90=%.4g what=append64B+fdatasync,interleaved_with_commit1",
+                 nsmall, sorted_pct(fl, nsmall, 90));
+        out_line("fsync_floor", "ms", fl[0], sorted_med(fl, nsmall), extra);
+        floor_run(fd, fl, nsmall, 64, 1);
+        sorted_min(fl, nsmall);
+        snprintf(extra, sizeof extra, "writes=%d p90=%.4g what=pwrite64B_at_0+fdatasync", nsmall,
+                 sorted_pct(fl, nsmall, 90));
+        out_line("fsync_floor_overwrite", "ms", fl[0], sorted_med(fl, nsmall), extra);
         close(fd);
         unlink(p);
-        sorted_min(st, nsmall);
-        snprintf(extra, sizeof extra, "writes=%d p90=%.4g what=pwrite64B_at_0+fdatasync", nsmall,
-                 sorted_pct(st, nsmall, 90));
-        out_line("fsync_floor_overwrite", "ms", st[0], sorted_med(st, nsmall), extra);
-        sorted_min(fl, 2 * nsmall);
-        snprintf(extra, sizeof extra, "appends=%d p90=%.4g what=append64B+fdatasync", 2 * nsmall,
-                 sorted_pct(fl, 2 * nsmall, 90));
-        out_line("fsync_floor", "ms", fl[0], sorted_med(fl, 2 * nsmall), extra);
         free(st);
         free(fl);
     }

@@ -40,7 +40,18 @@ static const char* mt_get(mem_target* t, const char* k) {
     return i < 0 ? NULL : t->vals[i];
 }
 
+static coco__mutex g_tmutex;   /* the test thread reads the target while a live update writes */
+static coco_result mt_apply_locked(void* user, const coco_action* acts, size_t n, char* err,
+                                   size_t cap);
 static coco_result mt_apply(void* user, const coco_action* acts, size_t n, char* err, size_t cap) {
+    coco_result rc;
+    coco__mutex_lock(&g_tmutex);
+    rc = mt_apply_locked(user, acts, n, err, cap);
+    coco__mutex_unlock(&g_tmutex);
+    return rc;
+}
+static coco_result mt_apply_locked(void* user, const coco_action* acts, size_t n, char* err,
+                                   size_t cap) {
     mem_target* t = (mem_target*)user;
     size_t i;
     t->applies++;
@@ -1151,6 +1162,159 @@ static void memo10_touch_refreshes_state_content_change_reruns(void) {
     world_close(&w);
 }
 
+
+/* ---- live mode --------------------------------------------------------------------------------- */
+#if !defined(COCO_NO_THREADS)
+#include <pthread.h>
+static coco_live* g_live;       /* set by the watcher thread (atomics) */
+static int g_ready;
+static int live_child_calls;
+static coco_result live_watch(void* user, coco_live* live) {
+    (void)user;
+    __atomic_store_n(&g_live, live, __ATOMIC_SEQ_CST);
+    while (!coco_live_wait(live, 10)) { }
+    __atomic_store_n(&g_live, (coco_live*)NULL, __ATOMIC_SEQ_CST);
+    return COCO_OK;
+}
+static coco_result live_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    char k[64];
+    (void)n; (void)r;
+    BUMP(live_child_calls);
+    snprintf(k, sizeof k, "%.*s", (int)a[0].u.list.items[0].u.s.len, a[0].u.list.items[0].u.s.ptr);
+    return coco_declare(ctx, g_tgt, coco_str(k), a[0].u.list.items[1]);
+}
+static const coco_fn live_child_fn = { "live_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, live_child };
+static coco_result live_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value keys[MAX_DOCS], items[MAX_DOCS], pairs[MAX_DOCS][2];
+    int i;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < g_ndocs; i++) {
+        keys[i] = coco_str(g_docs[i].name);
+        pairs[i][0] = coco_str(g_docs[i].name);
+        pairs[i][1] = coco_str(g_docs[i].text);
+        items[i] = coco_list(pairs[i], 2);
+    }
+    return coco_mount_live(ctx, coco_str("docs"), &live_child_fn, keys, items, (size_t)g_ndocs,
+                           live_watch, NULL);
+}
+static const coco_fn live_main_fn = { "live_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, live_main };
+
+typedef struct live_run { coco_app* app; coco_result rc; } live_run;
+static void on_ready(void* u) { (void)u; __atomic_store_n(&g_ready, 1, __ATOMIC_SEQ_CST); }
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+static void* live_thread(void* arg) {
+    live_run* lr = (live_run*)arg;
+    coco_update_desc ud;
+    memset(&ud, 0, sizeof ud);
+    ud.live = 1;
+    ud.on_ready = on_ready;
+    lr->rc = coco_app_update(lr->app, &ud, NULL);
+    return NULL;
+}
+/* waits up to 5 s for `key` to hold `want` (NULL: absent) in the test target */
+static int wait_for(const char* key, const char* want) {
+    int i;
+    for (i = 0; i < 500; i++) {
+        const char* got;
+        int ok;
+        coco__mutex_lock(&g_tmutex);
+        got = mt_get(&T, key);
+        ok = want ? (got && strcmp(got, want) == 0) : got == NULL;
+        coco__mutex_unlock(&g_tmutex);
+        if (ok) return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* LIVE-01, LIVE-04 */
+static void live01_04_live_changes_rerun_only_their_component(void) {
+    world w;
+    pthread_t th;
+    live_run lr;
+    world_new(&w);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    live_child_calls = 0;
+    g_ready = 0;
+    REQUIRE(world_open(&w, &live_main_fn, "app") == COCO_OK);
+    lr.app = w.app;
+    lr.rc = COCO_ERR_STATE;
+    REQUIRE(pthread_create(&th, NULL, live_thread, &lr) == 0);
+    while (!LOAD(g_ready) || !LOAD(g_live)) usleep(1000);
+    CHECK_INT_EQ(LOAD(live_child_calls), 2);
+    coco_live_update(LOAD(g_live), coco_str("c"), coco_list((coco_value[]){ coco_str("c"), coco_str("gamma") }, 2));
+    CHECK(wait_for("c", "gamma"));
+    coco_live_update(LOAD(g_live), coco_str("a"), coco_list((coco_value[]){ coco_str("a"), coco_str("alpha!") }, 2));
+    CHECK(wait_for("a", "alpha!"));
+    coco_live_delete(LOAD(g_live), coco_str("b"));
+    CHECK(wait_for("b", NULL));
+    CHECK_INT_EQ(LOAD(live_child_calls), 4);             /* c and a re-ran; nothing else */
+    CHECK(wait_for("c", "gamma"));
+    coco_app_stop(w.app);
+    pthread_join(th, NULL);
+    CHECK_INT_EQ(lr.rc, COCO_OK);
+    world_close(&w);
+    /* LIVE-04: everything applied was committed: a catch-up over the same items is a no-op */
+    docs_set("a", "alpha!");
+    docs_del("b");
+    docs_set("c", "gamma");
+    REQUIRE(world_open(&w, &live_main_fn, "app") == COCO_OK);
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    CHECK_INT_EQ(live_child_calls, 4);
+    world_close(&w);
+}
+
+/* LIVE-02 */
+static int g_rows;   /* the refreshed function declares rows 0..g_rows-1 */
+static int refresh_calls;
+static coco_result refresh_fn_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    int i, rows = __atomic_load_n(&g_rows, __ATOMIC_SEQ_CST);
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    BUMP(refresh_calls);
+    for (i = 0; i < rows && rc == COCO_OK; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "row%d", i);
+        rc = coco_declare(ctx, g_tgt, coco_str(k), coco_str("r"));
+    }
+    return rc;
+}
+static const coco_fn refresh_fn = { "refresh_fn", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, refresh_fn_body };
+static coco_result refresh_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    return coco_mount_refresh(ctx, coco_str("rows"), &refresh_fn, NULL, 0, 20);
+}
+static const coco_fn refresh_main_fn = { "refresh_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, refresh_main };
+static void live02_refresh_reruns_on_interval(void) {
+    world w;
+    pthread_t th;
+    live_run lr;
+    world_new(&w);
+    g_rows = 3;
+    refresh_calls = 0;
+    g_ready = 0;
+    REQUIRE(world_open(&w, &refresh_main_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);             /* catch-up: runs once */
+    CHECK_INT_EQ(refresh_calls, 1);
+    CHECK_INT_EQ(T.n, 3);
+    lr.app = w.app;
+    REQUIRE(pthread_create(&th, NULL, live_thread, &lr) == 0);
+    while (!LOAD(g_ready)) usleep(1000);
+    __atomic_store_n(&g_rows, 1, __ATOMIC_SEQ_CST);
+    CHECK(wait_for("row2", NULL));
+    CHECK(wait_for("row1", NULL));
+    CHECK(wait_for("row0", "r"));
+    coco_app_stop(w.app);
+    pthread_join(th, NULL);
+    CHECK_INT_EQ(lr.rc, COCO_OK);
+    CHECK(LOAD(refresh_calls) >= 3);
+    world_close(&w);
+}
+#endif
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1179,6 +1343,7 @@ static void fn_source_text_is_hashed_into_logic(void) {
 int main(int argc, char** argv) {
     snprintf(g_dir, sizeof g_dir, "/tmp/coco_test_engine.%ld", (long)getpid());
     mkdir(g_dir, 0755);
+    coco__mutex_init(&g_tmutex);
     coco_test_begin("engine", argc, argv);
     RUN(app01_trivial_app_second_update_writes_nothing);
     RUN(comp01_mount_each_children_and_removal);
@@ -1206,6 +1371,10 @@ int main(int argc, char** argv) {
     RUN(tgt03_04_kill_in_submit_converges);
     RUN(fn_source_text_is_hashed_into_logic);
     RUN(memo10_touch_refreshes_state_content_change_reruns);
+#if !defined(COCO_NO_THREADS)
+    RUN(live01_04_live_changes_rerun_only_their_component);
+    RUN(live02_refresh_reruns_on_interval);
+#endif
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
