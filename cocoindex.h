@@ -630,6 +630,25 @@ COCO_API coco_result coco_env_provide(coco_env* env, const char* key, void* ptr,
    to avoid re-running memoized callers whose callees have not run yet.  */
 COCO_API coco_result coco_fn_register(coco_env* env, const coco_fn* fn);
 
+/* A batch body: computes rets[i] for items[i] (each a call's single argument) at once, e.g.
+   one HTTP request for many texts.  Results may point into `arena`.  Runs on the thread of
+   one of the callers; must be reentrant with respect to other functions. */
+typedef coco_result (*coco_batch_fn)(void* user, const coco_value* items, size_t n,
+                                     coco_value* rets, coco_arena* arena, char* err,
+                                     size_t cap);
+
+/* coco_fn_batch
+   From now on, coco_call(ctx, fn, &arg, 1, &ret) calls that miss the memo are coalesced:
+   calls arriving from several components while a batch runs are collected and handed to
+   `batch` together, up to `max_batch_size` (0 = 64) per call.  fn->body is not used (it may
+   be NULL).  Call before the first update. */
+COCO_API coco_result coco_fn_batch(coco_env* env, const coco_fn* fn, coco_batch_fn batch,
+                                   void* user, uint32_t max_batch_size);
+/* coco_fn_serial
+   Runs the bodies (or batches) of `fn` one at a time, whatever the number of workers: for
+   work that must not run concurrently (one GPU, a rate-limited service). */
+COCO_API coco_result coco_fn_serial(coco_env* env, const coco_fn* fn);
+
 /* coco_target_register
    Registers a target connector under a stable `name` (persisted in tracking records, so
    drop and cleanup can find it without the app's code).  The handle lives with the env. */
@@ -4050,10 +4069,33 @@ typedef struct coco__ctxval {
     int     detect;
 } coco__ctxval;
 
+typedef struct coco__breq {
+    struct coco__breq* next;
+    const coco_value*  arg;
+    coco_value         ret;        /* points into the batch's arena */
+    coco_result        rc;
+    int                done;
+    struct coco__batch* batch;
+    char               err[COCO__ERRMSG_CAP / 2];
+} coco__breq;
+
+typedef struct coco__batch {       /* one executed batch; freed by its last reader */
+    coco_arena* arena;
+    size_t      readers;
+} coco__batch;
+
 typedef struct coco__fnreg {
     const coco_fn* fn;
     char*          name;
     coco_fp        logic;
+    coco_batch_fn  batch;          /* coalescing (coco_fn_batch) */
+    void*          batch_user;
+    uint32_t       batch_max;
+    int            serial;
+    coco__mutex    m;              /* batch queue; serial execution */
+    coco__cond     cv;
+    coco__breq    *head, *tail;
+    int            running;
 } coco__fnreg;
 
 struct coco_target {
@@ -4513,6 +4555,14 @@ COCO_API void coco_env_close(coco_env* env) {
     coco_target* t;
     if (!env) return;
     coco__pool_stop(env);
+    {
+        size_t i;
+        for (i = 0; i < COCO__VLEN(env->fns, coco__fnreg*); i++) {
+            coco__fnreg* r = COCO__VAT(env->fns, coco__fnreg*, i);
+            coco__mutex_free(&r->m);
+            coco__cond_free(&r->cv);
+        }
+    }
     coco__mutex_free(&env->lock);
     for (t = env->targets; t; ) {
         coco_target* n = t->next;
@@ -4594,8 +4644,8 @@ COCO__PRIVATE coco__fnreg* coco__fn_reg_locked(coco_env* env, const coco_fn* fn,
     for (i = 0; i < n; i++)
         if (COCO__VAT(env->fns, coco__fnreg*, i)->fn == fn) return COCO__VAT(env->fns, coco__fnreg*, i);
     *rc = COCO_ERR_INVALID_ARG;
-    if (!fn->name || !*fn->name || !fn->body) {
-        coco__fmt(env->err, sizeof env->err, "a coco_fn needs a name and a body");
+    if (!fn->name || !*fn->name) {
+        coco__fmt(env->err, sizeof env->err, "a coco_fn needs a name");
         return NULL;
     }
     if ((r = coco__fn_find_name(env, fn->name, strlen(fn->name))) != NULL) {
@@ -4610,6 +4660,9 @@ COCO__PRIVATE coco__fnreg* coco__fn_reg_locked(coco_env* env, const coco_fn* fn,
     lst = coco_list(parts, 4);
     *rc = COCO_ERR_NOMEM;
     if (!(r = (coco__fnreg*)coco_arena_alloc(env->arena, sizeof *r))) return NULL;
+    memset(r, 0, sizeof *r);
+    coco__mutex_init(&r->m);
+    coco__cond_init(&r->cv);
     r->fn = fn;
     if (!(r->name = coco_arena_strndup(env->arena, fn->name, strlen(fn->name)))) return NULL;
     if ((*rc = coco_value_fp(env->arena, &lst, &r->logic)) != COCO_OK) {
@@ -4626,6 +4679,27 @@ COCO_API coco_result coco_fn_register(coco_env* env, const coco_fn* fn) {
     coco_result rc = COCO_OK;
     if (!env || !fn) return COCO_ERR_INVALID_ARG;
     return coco__fn_reg(env, fn, &rc) ? COCO_OK : rc;
+}
+
+COCO_API coco_result coco_fn_batch(coco_env* env, const coco_fn* fn, coco_batch_fn batch,
+                                   void* user, uint32_t max_batch_size) {
+    coco_result rc = COCO_OK;
+    coco__fnreg* r;
+    if (!env || !fn || !batch) return COCO_ERR_INVALID_ARG;
+    if (!(r = coco__fn_reg(env, fn, &rc))) return rc;
+    r->batch = batch;
+    r->batch_user = user;
+    r->batch_max = max_batch_size ? max_batch_size : 64u;
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_fn_serial(coco_env* env, const coco_fn* fn) {
+    coco_result rc = COCO_OK;
+    coco__fnreg* r;
+    if (!env || !fn) return COCO_ERR_INVALID_ARG;
+    if (!(r = coco__fn_reg(env, fn, &rc))) return rc;
+    r->serial = 1;
+    return COCO_OK;
 }
 
 COCO_API coco_result coco_target_register(coco_env* env, const char* name,
@@ -5804,6 +5878,8 @@ COCO__PRIVATE coco_result coco__refresh_states_locked(coco_ctx* ctx, const coco_
 }
 
 /* ---- running components --------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__call_body(coco_ctx* ctx, coco__fnreg* r, const coco_value* args,
+                                          size_t nargs, coco_value* ret);
 COCO__PRIVATE coco_result coco__args_fp(coco_arena* ar, const char* name, const coco_value* args,
                                         size_t nargs, coco_fp* out) {
     coco_value parts[2], l;
@@ -5940,7 +6016,9 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     /* the states are taken before the body reads the objects, so a change made while it
        runs is seen next time */
     if (fn->memo && (rc = coco__states_now(ctx, args, nargs, &states)) != COCO_OK) goto fail;
-    rc = fn->body(ctx, args, nargs, &ret);
+    rc = reg->batch ? coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "batched function '%s' mounted "
+                                    "as a component; call it with coco_call", fn->name)
+                    : coco__call_body(ctx, reg, args, nargs, &ret);
     coco__pool_wait_kids(run->env, ctx);     /* children submit before their parent */
     if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
     if (rc != COCO_OK) goto fail;
@@ -6068,6 +6146,100 @@ COCO_API coco_result coco_mount_each(coco_ctx* ctx, const coco_fn* fn, const coc
     return COCO_OK;
 }
 
+/* Runs the queued requests of `r` (up to its batch size) as one batch; caller holds r->m and
+   gets it back. */
+COCO__PRIVATE void coco__batch_run(coco_env* env, coco__fnreg* r) {
+    coco__breq* take[1024];
+    coco_value* items = NULL;
+    coco_value* rets = NULL;
+    coco__batch* b;
+    size_t n = 0, i, max = COCO__MIN(r->batch_max, 1024u);
+    coco_result rc = COCO_ERR_NOMEM;
+    char err[COCO__ERRMSG_CAP / 2];
+    while (r->head && n < max) {
+        take[n++] = r->head;
+        r->head = r->head->next;
+    }
+    if (!r->head) r->tail = NULL;
+    r->running = 1;
+    coco__mutex_unlock(&r->m);
+    err[0] = 0;
+    b = (coco__batch*)coco__alloc(&env->a, sizeof *b);
+    if (b && coco_arena_create(&env->a, &b->arena) == COCO_OK) {
+        items = (coco_value*)coco_arena_alloc(b->arena, n * sizeof *items);
+        rets = (coco_value*)coco_arena_alloc(b->arena, n * sizeof *rets);
+        if (items && rets) {
+            for (i = 0; i < n; i++) { items[i] = *take[i]->arg; rets[i] = coco_null(); }
+            rc = r->batch(r->batch_user, items, n, rets, b->arena, err, sizeof err);
+        }
+    } else if (b) {
+        coco__free(&env->a, b, sizeof *b);
+        b = NULL;
+    }
+    coco__mutex_lock(&r->m);
+    if (b) b->readers = n;
+    for (i = 0; i < n; i++) {
+        take[i]->rc = rc;
+        take[i]->ret = rets && rc == COCO_OK ? rets[i] : coco_null();
+        take[i]->batch = b;
+        coco__fmt(take[i]->err, sizeof take[i]->err, "%s", err);
+        take[i]->done = 1;
+    }
+    r->running = 0;
+    coco__cond_broadcast(&r->cv);
+}
+
+/* One call through the batcher: queue it, lead a batch when none runs, else wait. */
+COCO__PRIVATE coco_result coco__batch_call(coco_ctx* ctx, coco__fnreg* r, const coco_value* arg,
+                                           coco_value* ret) {
+    coco_env* env = ctx->run->env;
+    coco__breq req;
+    coco_result rc;
+    memset(&req, 0, sizeof req);
+    req.arg = arg;
+    coco__mutex_lock(&r->m);
+    if (r->tail) r->tail->next = &req; else r->head = &req;
+    r->tail = &req;
+    while (!req.done) {
+        if (!r->running) coco__batch_run(env, r);
+        else coco__cond_wait(&r->cv, &r->m);
+    }
+    coco__mutex_unlock(&r->m);
+    rc = req.rc;
+    if (rc == COCO_OK) rc = coco_value_copy(ctx->arena, &req.ret, ret);
+    else coco_ctx_fail(ctx, rc, "batched function '%s' failed at %s: %s", r->name, ctx->path_str,
+                       req.err[0] ? req.err : coco_result_str(rc));
+    if (req.batch) {
+        int last;
+        coco__mutex_lock(&r->m);
+        last = --req.batch->readers == 0;
+        coco__mutex_unlock(&r->m);
+        if (last) {
+            coco_arena_destroy(req.batch->arena);
+            coco__free(&env->a, req.batch, sizeof *req.batch);
+        }
+    }
+    return rc;
+}
+
+COCO__PRIVATE coco_result coco__call_body(coco_ctx* ctx, coco__fnreg* r, const coco_value* args,
+                                          size_t nargs, coco_value* ret) {
+    coco_result rc;
+    if (r->batch) {
+        if (nargs != 1)
+            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "batched function '%s' takes one "
+                                 "argument, got %zu", r->name, nargs);
+        return coco__batch_call(ctx, r, &args[0], ret);   /* one batch at a time: serial */
+    }
+    if (!r->fn->body)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "function '%s' has no body", r->name);
+    if (!r->serial) return r->fn->body(ctx, args, nargs, ret);
+    coco__mutex_lock(&r->m);
+    rc = r->fn->body(ctx, args, nargs, ret);
+    coco__mutex_unlock(&r->m);
+    return rc;
+}
+
 COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
                                size_t nargs, coco_value* ret) {
     coco__run* run;
@@ -6145,7 +6317,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     }
     decl0 = COCO__VLEN(ctx->decls, coco__decl);
     COCO__STAT(run, fn->name, started);
-    rc = fn->body(ctx, args, nargs, ret);
+    rc = coco__call_body(ctx, reg, args, nargs, ret);
     if (fn->memo) {
         ctx->in_memo--;
         if (rc == COCO_OK) {

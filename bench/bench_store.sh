@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/bench_store.sh -- the state store against LMDB and SQLite, measured in the same run.
 #
-#   sh bench/bench_store.sh            (what `make bench-store` runs; ~1.5 min on 2 cores)
+#   sh bench/bench_store.sh            (what `make bench-store` runs; ~1 min on 2 cores)
 #
 # Builds build/bench_store (cocoindex.h), build/bench_store_lmdb and build/bench_store_sqlite
 # (the same driver, bench/bench_store.c, over LMDB and SQLite), runs each engine on each
@@ -10,7 +10,7 @@
 #
 # Knobs (environment):
 #   BENCH_STORE_CONFIGS  "N:VSIZE ..." (default "100000:64 1000000:64 100000:1024")
-#   BENCH_STORE_BIG=1    also 1000000:1024 (~1 GB per engine, ~2.5 more minutes, 1 load)
+#   BENCH_STORE_BIG=1    also 1000000:1024 (~1 GB per engine on disk, ~2 GB RAM, +2 min)
 #   BENCH_STORE_REPS     repetitions of the fast phases (default 7; 3 over 500 MB of
 #                        payload); bulk loads: 5, 3 over 200 MB of payload, 1 over 500 MB
 #   BENCH_KEY_BYTES      40 (default, path-like keys as in the anchors) or 16 (binary)

@@ -180,6 +180,7 @@ static void world_new(world* w) {
     memset(&T, 0, sizeof T);
     g_ndocs = 0;
     calls_main = calls_child = calls_inner = calls_outer = 0;
+    g_last_child_path[0] = 0;
 }
 static coco_result update(world* w) { return coco_app_update(w->app, NULL, NULL); }
 
@@ -222,7 +223,10 @@ static coco_result child_body(coco_ctx* ctx, const coco_value* a, size_t n, coco
     const coco_value* doc = &a[0];
     (void)n;
     BUMP(calls_child);
-    snprintf(g_last_child_path, sizeof g_last_child_path, "%s", coco_ctx_path(ctx));
+    coco__mutex_lock(&g_tmutex);
+    if (strcmp(coco_ctx_path(ctx), g_last_child_path) > 0)   /* the greatest path seen */
+        snprintf(g_last_child_path, sizeof g_last_child_path, "%s", coco_ctx_path(ctx));
+    coco__mutex_unlock(&g_tmutex);
     /* doc = [name, text]; declares name -> text, and name#2 -> text when text has a '2' */
     snprintf(k, sizeof k, "%.*s", (int)doc->u.list.items[0].u.s.len, doc->u.list.items[0].u.s.ptr);
     *r = coco_int((int64_t)doc->u.list.items[1].u.s.len);
@@ -1315,6 +1319,85 @@ static void live02_refresh_reruns_on_interval(void) {
 }
 #endif
 
+
+/* ---- batching and serial functions ----------------------------------------------------------- */
+static int g_batches, g_batch_items, g_batch_max_seen, g_in_serial, g_serial_overlap;
+static coco_result embed_batch(void* user, const coco_value* items, size_t n, coco_value* rets,
+                               coco_arena* ar, char* err, size_t cap) {
+    size_t i;
+    (void)user; (void)ar; (void)err; (void)cap;
+    BUMP(g_batches);
+    __atomic_fetch_add(&g_batch_items, (int)n, __ATOMIC_SEQ_CST);
+    if ((int)n > __atomic_load_n(&g_batch_max_seen, __ATOMIC_SEQ_CST))
+        __atomic_store_n(&g_batch_max_seen, (int)n, __ATOMIC_SEQ_CST);
+    usleep(5000);                                   /* a slow service: callers pile up */
+    for (i = 0; i < n; i++) rets[i] = coco_int(items[i].u.i * 2);
+    return COCO_OK;
+}
+static const coco_fn embed_fn = { "embed", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, NULL };
+static coco_result serial_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)ctx; (void)n;
+    if (__atomic_add_fetch(&g_in_serial, 1, __ATOMIC_SEQ_CST) > 1) BUMP(g_serial_overlap);
+    usleep(1000);
+    __atomic_sub_fetch(&g_in_serial, 1, __ATOMIC_SEQ_CST);
+    *r = a[0];
+    return COCO_OK;
+}
+static const coco_fn serial_fn = { "gpu", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, serial_body };
+static coco_result batch_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value e, g;
+    coco_result rc;
+    char k[32];
+    (void)n; (void)r;
+    if ((rc = coco_call(ctx, &embed_fn, a, 1, &e)) != COCO_OK) return rc;
+    if ((rc = coco_call(ctx, &serial_fn, &e, 1, &g)) != COCO_OK) return rc;
+    snprintf(k, sizeof k, "e%lld", (long long)a[0].u.i);
+    return coco_declare(ctx, g_tgt, coco_str(k), g);
+}
+static const coco_fn batch_child_fn = { "batch_child", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, batch_child };
+static coco_result batch_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value keys[40], items[40];
+    int i;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < 40; i++) { keys[i] = coco_int(i); items[i] = coco_int(i); }
+    return coco_mount_each(ctx, &batch_child_fn, keys, items, 40);
+}
+static const coco_fn batch_main_fn = { "batch_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, batch_main };
+
+static void batch_calls_coalesce_and_serial_runs_alone(void) {
+    world w;
+    coco_env_desc ed;
+    coco_app_desc ad;
+    world_new(&w);
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = w.db;
+    ed.sync = COCO_SYNC_NONE;
+    ed.threads = 4;
+    REQUIRE(coco_env_open(&ed, &w.env) == COCO_OK);
+    REQUIRE(coco_target_register(w.env, "mem", &mt_vt, &T, &g_tgt) == COCO_OK);
+    REQUIRE(coco_fn_batch(w.env, &embed_fn, embed_batch, NULL, 8) == COCO_OK);
+    REQUIRE(coco_fn_serial(w.env, &serial_fn) == COCO_OK);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "app";
+    ad.main = &batch_main_fn;
+    REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+    g_batches = g_batch_items = g_batch_max_seen = g_serial_overlap = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(g_batch_items, 40);
+    CHECK(g_batch_max_seen <= 8);
+#if !defined(COCO_NO_THREADS)
+    CHECK(g_batch_max_seen > 1);                    /* concurrent calls were coalesced */
+    CHECK(g_batches < 40);
+#endif
+    CHECK_INT_EQ(g_serial_overlap, 0);
+    CHECK_INT_EQ(T.n, 40);
+    CHECK_STR_EQ(mt_get(&T, "e7"), "14");
+    g_batch_items = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);              /* memoized per call: nothing re-sent */
+    CHECK_INT_EQ(g_batch_items, 0);
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1371,6 +1454,7 @@ int main(int argc, char** argv) {
     RUN(tgt03_04_kill_in_submit_converges);
     RUN(fn_source_text_is_hashed_into_logic);
     RUN(memo10_touch_refreshes_state_content_change_reruns);
+    RUN(batch_calls_coalesce_and_serial_runs_alone);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
