@@ -558,8 +558,17 @@ typedef enum coco_action_kind {
     COCO__ACTION_FORCE_U32 = 0x7FFFFFFF
 } coco_action_kind;
 
+/* What a container's change means for the states inside it (set by reconcile). */
+typedef enum coco_invalidation {
+    COCO_INVALIDATE_NONE = 0,
+    COCO_INVALIDATE_LOSSY,         /* altered in place; children must be written again       */
+    COCO_INVALIDATE_DESTRUCTIVE,   /* dropped and recreated; children must be written again  */
+    COCO__INVALIDATE_FORCE_U32 = 0x7FFFFFFF
+} coco_invalidation;
+
 typedef struct coco_action {
     coco_action_kind  kind;
+    coco_invalidation child_invalidation;   /* containers only: set by reconcile            */
     coco_value        key;          /* the target state's key                               */
     coco_value        value;        /* desired value (COCO_NULL kind for a delete)          */
     coco_bytes        tracking;     /* new tracking record (reconcile sets it; empty = none)*/
@@ -648,6 +657,24 @@ COCO_API coco_result coco_fn_batch(coco_env* env, const coco_fn* fn, coco_batch_
    Runs the bodies (or batches) of `fn` one at a time, whatever the number of workers: for
    work that must not run concurrently (one GPU, a rate-limited service). */
 COCO_API coco_result coco_fn_serial(coco_env* env, const coco_fn* fn);
+
+/* A container target (a table, a directory) provides, for each of its states, a child target
+   for the states inside it (rows, files).  `child_open` makes the child's connector from the
+   container state's key; it is also called during drop and cleanup with only the key, so it
+   must not need the app's code. */
+typedef coco_result (*coco_child_open_fn)(void* user, const coco_value* key,
+                                          const coco_target_vtable** child_vt,
+                                          void** child_user);
+
+/* coco_target_register_container
+   Registers a container connector under `name`.  Declare containers with coco_mount_target.
+   When its reconcile reports a LOSSY or DESTRUCTIVE child invalidation, every component that
+   declared states in that container runs again (its memo no longer holds) and those states
+   are written again as upserts: backfill without user action. */
+COCO_API coco_result coco_target_register_container(coco_env* env, const char* name,
+                                                    const coco_target_vtable* vt, void* user,
+                                                    coco_child_open_fn child_open,
+                                                    coco_target** out);
 
 /* coco_target_register
    Registers a target connector under a stable `name` (persisted in tracking records, so
@@ -770,6 +797,14 @@ COCO_API int         coco_live_wait(coco_live* live, uint32_t ms);
 COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coco_fn* fn,
                                         const coco_value* args, size_t nargs,
                                         uint32_t interval_ms);
+
+/* coco_mount_target
+   Declares the container state `key` = `spec` (e.g. a table and its schema) in its own small
+   component at  current / Symbol("coco.target") / (container name, key), applies it before
+   returning (a container is in place before anything is written into it), and returns the
+   child target for the states inside it.  The child target lives with the env. */
+COCO_API coco_result coco_mount_target(coco_ctx* ctx, coco_target* container, coco_value key,
+                                       coco_value spec, coco_target** child);
 
 /* coco_declare: declares that `target` should hold `value` under `key` for this component. */
 COCO_API coco_result coco_declare(coco_ctx* ctx, coco_target* target, coco_value key,
@@ -4100,9 +4135,13 @@ typedef struct coco__fnreg {
 
 struct coco_target {
     coco_env*          env;
-    char*              name;
+    char*              name;          /* a child's: "<container name>/<hex of key encoding>" */
     coco_target_vtable vt;
     void*              user;
+    coco_child_open_fn child_open;    /* containers */
+    coco_target*       container;     /* children: their container */
+    coco_fp            ckey;          /* children: fp of (container name, key) */
+    char               ckey_hex[33];  /* children: the dep name of their generation */
     coco_target*       next;
 };
 
@@ -4207,6 +4246,8 @@ typedef struct coco__sub {
     const coco__ctxval* unused;
 } coco__sub;
 
+typedef struct coco__gen { coco_fp ckey; int64_t gen; } coco__gen;
+
 typedef struct coco__run {
     coco_app*   app;
     coco_env*   env;
@@ -4223,6 +4264,7 @@ typedef struct coco__run {
     coco_result first_err;
     char        last_err[COCO__ERRMSG_CAP];
     coco__mutex lock;             /* recursive: batch, declared set, ids, stats, errors */
+    coco__buf   gens;             /* coco__gen[]: container generations seen this run */
 } coco__run;
 
 struct coco_ctx {
@@ -4707,15 +4749,26 @@ COCO_API coco_result coco_target_register(coco_env* env, const char* name,
                                           coco_target** out) {
     coco_target* t;
     if (!env || !name || !*name || !vt || !vt->apply || !out) return COCO_ERR_INVALID_ARG;
+    if (strchr(name, '/')) {
+        coco__fmt(env->err, sizeof env->err, "target name '%s': '/' is reserved for the child "
+                  "targets of containers", name);
+        return COCO_ERR_INVALID_ARG;
+    }
+    coco__mutex_lock(&env->lock);
     for (t = env->targets; t; t = t->next)
         if (strcmp(t->name, name) == 0) {
             coco__fmt(env->err, sizeof env->err, "target '%s' is already registered", name);
+            coco__mutex_unlock(&env->lock);
             return COCO_ERR_INVALID_ARG;
         }
-    if (!(t = (coco_target*)coco__alloc(&env->a, sizeof *t))) return COCO_ERR_NOMEM;
+    if (!(t = (coco_target*)coco__alloc(&env->a, sizeof *t))) {
+        coco__mutex_unlock(&env->lock);
+        return COCO_ERR_NOMEM;
+    }
     memset(t, 0, sizeof *t);
     if (!(t->name = coco_arena_strndup(env->arena, name, strlen(name)))) {
         coco__free(&env->a, t, sizeof *t);
+        coco__mutex_unlock(&env->lock);
         return COCO_ERR_NOMEM;
     }
     t->env = env;
@@ -4724,14 +4777,108 @@ COCO_API coco_result coco_target_register(coco_env* env, const char* name,
     t->next = env->targets;
     env->targets = t;
     *out = t;
+    coco__mutex_unlock(&env->lock);
     return COCO_OK;
+}
+
+COCO_API coco_result coco_target_register_container(coco_env* env, const char* name,
+                                                    const coco_target_vtable* vt, void* user,
+                                                    coco_child_open_fn child_open,
+                                                    coco_target** out) {
+    coco_result rc;
+    if (!child_open || (name && strchr(name, '/'))) return COCO_ERR_INVALID_ARG;
+    if ((rc = coco_target_register(env, name, vt, user, out)) == COCO_OK)
+        (*out)->child_open = child_open;
+    return rc;
+}
+
+COCO__PRIVATE coco_target* coco__target_find_locked(coco_env* env, const char* name, size_t len);
+COCO__PRIVATE coco_result coco__tk_fp(coco_arena* ar, const char* tname, const coco_value* key,
+                                      coco_fp* out);
+
+/* The child target of `container` for the container state `key` (created on first use). */
+COCO__PRIVATE coco_target* coco__child_target_locked(coco_env* env, coco_target* container,
+                                                     const coco_value* key) {
+    coco_bytes enc;
+    coco__buf nb;
+    coco_target* t;
+    size_t i;
+    static const char hex[] = "0123456789abcdef";
+    const coco_target_vtable* cvt = NULL;
+    void* cu = NULL;
+    if (coco_value_encode(env->arena, key, &enc) != COCO_OK) return NULL;
+    coco__buf_init(&nb, &env->a);
+    coco__buf_put(&nb, container->name, strlen(container->name));
+    coco__buf_byte(&nb, '/');
+    for (i = 0; i < enc.len; i++) {
+        unsigned char c = ((const unsigned char*)enc.ptr)[i];
+        coco__buf_byte(&nb, (unsigned char)hex[c >> 4]);
+        coco__buf_byte(&nb, (unsigned char)hex[c & 15]);
+    }
+    if (!nb.ptr) return NULL;
+    for (t = env->targets; t; t = t->next)
+        if (strlen(t->name) == nb.len && memcmp(t->name, nb.ptr, nb.len) == 0) break;
+    if (t) {
+        coco__buf_free(&nb);
+        return t;
+    }
+    if (container->child_open(container->user, key, &cvt, &cu) != COCO_OK || !cvt || !cvt->apply ||
+        !(t = (coco_target*)coco__alloc(&env->a, sizeof *t))) {
+        coco__buf_free(&nb);
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->name = coco_arena_strndup(env->arena, (const char*)nb.ptr, nb.len);
+    coco__buf_free(&nb);
+    if (!t->name || coco__tk_fp(env->arena, container->name, key, &t->ckey) != COCO_OK) {
+        coco__free(&env->a, t, sizeof *t);
+        return NULL;
+    }
+    coco_fp_hex(t->ckey, t->ckey_hex);
+    t->env = env;
+    t->vt = *cvt;
+    t->user = cu;
+    t->container = container;
+    t->next = env->targets;
+    env->targets = t;
+    return t;
+}
+
+/* By name; a child target not seen yet is rebuilt from its name (drop, cleanup). */
+COCO__PRIVATE coco_target* coco__target_find_locked(coco_env* env, const char* name, size_t len) {
+    coco_target* t;
+    const char* slash = NULL;
+    size_t i;
+    for (t = env->targets; t; t = t->next)
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) return t;
+    for (i = len; i > 0; i--)
+        if (name[i - 1] == '/') { slash = name + i - 1; break; }
+    if (slash && ((size_t)(name + len - slash - 1) % 2) == 0) {
+        coco_target* c = coco__target_find_locked(env, name, (size_t)(slash - name));
+        size_t n = (size_t)(name + len - slash - 1) / 2;
+        unsigned char* raw;
+        coco_value key;
+        if (!c || !c->child_open || !(raw = (unsigned char*)coco_arena_alloc(env->arena, n + 1)))
+            return NULL;
+        for (i = 0; i < n; i++) {
+            int hi = slash[1 + 2 * i], lo = slash[2 + 2 * i];
+            hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
+            lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
+            if (hi < 0 || hi > 15 || lo < 0 || lo > 15) return NULL;
+            raw[i] = (unsigned char)(hi << 4 | lo);
+        }
+        if (coco_value_decode(env->arena, raw, n, &key) != COCO_OK) return NULL;
+        return coco__child_target_locked(env, c, &key);
+    }
+    return NULL;
 }
 
 COCO__PRIVATE coco_target* coco__target_find(coco_env* env, const char* name, size_t len) {
     coco_target* t;
-    for (t = env->targets; t; t = t->next)
-        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) return t;
-    return NULL;
+    coco__mutex_lock(&env->lock);
+    t = coco__target_find_locked(env, name, len);
+    coco__mutex_unlock(&env->lock);
+    return t;
 }
 
 /* ---- apps ----------------------------------------------------------------------------------- */
@@ -4891,8 +5038,75 @@ COCO__PRIVATE coco_value coco__deps_val(coco_arena* ar, const coco__frame* f) {
     return coco_list(items, n);
 }
 
+/* The generation of a container state: bumped each time a change invalidates its children. */
+COCO__PRIVATE int64_t coco__gen_get(coco__run* run, coco_fp ckey) {
+    size_t i;
+    int64_t g = 0;
+    coco_bytes k, v;
+    coco_value gv;
+    coco_arena* ar;
+    coco__mutex_lock(&run->lock);
+    for (i = 0; i < COCO__VLEN(run->gens, coco__gen); i++)
+        if (coco_fp_eq(COCO__VAT(run->gens, coco__gen, i).ckey, ckey)) {
+            g = COCO__VAT(run->gens, coco__gen, i).gen;
+            coco__mutex_unlock(&run->lock);
+            return g;
+        }
+    if (coco_arena_create(&run->env->a, &ar) == COCO_OK) {
+        k = coco__app_key(ar, run->app, 'g', &ckey);
+        if (coco_store_get(run->env->store, k.ptr, k.len, ar, &v) == COCO_OK &&
+            coco_value_decode(ar, v.ptr, v.len, &gv) == COCO_OK && gv.kind == COCO_INT)
+            g = gv.u.i;
+        coco_arena_destroy(ar);
+    }
+    {
+        coco__gen e;
+        e.ckey = ckey;
+        e.gen = g;
+        coco__vpush(&run->gens, &e, sizeof e);
+    }
+    coco__mutex_unlock(&run->lock);
+    return g;
+}
+
+COCO__PRIVATE void coco__gen_set(coco__run* run, coco_fp ckey, int64_t g) {
+    size_t i;
+    coco__gen e;
+    coco__mutex_lock(&run->lock);
+    for (i = 0; i < COCO__VLEN(run->gens, coco__gen); i++)
+        if (coco_fp_eq(COCO__VAT(run->gens, coco__gen, i).ckey, ckey)) {
+            COCO__VAT(run->gens, coco__gen, i).gen = g;
+            coco__mutex_unlock(&run->lock);
+            return;
+        }
+    e.ckey = ckey;
+    e.gen = g;
+    coco__vpush(&run->gens, &e, sizeof e);
+    coco__mutex_unlock(&run->lock);
+}
+
+COCO__PRIVATE coco_fp coco__gen_fp(int64_t g) {
+    unsigned char b[8];
+    coco__put_u64le(b, (uint64_t)g);
+    return coco_fp_of(b, 8);
+}
+
+COCO__PRIVATE int coco__hex16(const char* s, size_t n, coco_fp* out) {
+    size_t i;
+    if (n != 32) return -1;
+    for (i = 0; i < 16; i++) {
+        int hi = s[2 * i], lo = s[2 * i + 1];
+        hi = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
+        lo = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+        if (hi < 0 || lo < 0) return -1;
+        out->bytes[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
 /* 1 if every stored dependency still holds */
-COCO__PRIVATE int coco__deps_valid(coco_env* env, const coco_value* deps) {
+COCO__PRIVATE int coco__deps_valid(coco__run* run, const coco_value* deps) {
+    coco_env* env = run->env;
     size_t i;
     if (!deps || deps->kind != COCO_LIST) return 0;
     for (i = 0; i < deps->u.list.count; i++) {
@@ -4901,7 +5115,12 @@ COCO__PRIVATE int coco__deps_valid(coco_env* env, const coco_value* deps) {
         if (d->kind != COCO_LIST || d->u.list.count != 3) return 0;
         kind = &d->u.list.items[0]; name = &d->u.list.items[1]; fp = &d->u.list.items[2];
         if (kind->kind != COCO_INT || name->kind != COCO_STR) return 0;
-        if (kind->u.i == 0) {
+        if (kind->u.i == 2) {
+            coco_fp ck;
+            if (coco__hex16(name->u.s.ptr, name->u.s.len, &ck) ||
+                !coco__val_is_fp(fp, coco__gen_fp(coco__gen_get(run, ck))))
+                return 0;
+        } else if (kind->u.i == 0) {
             coco__fnreg* r;
             coco__mutex_lock(&env->lock);
             r = coco__fn_find_name(env, name->u.s.ptr, name->u.s.len);
@@ -5069,6 +5288,11 @@ COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coc
                            ctx->path_str);
         coco__buf_free(&kb);
         return rc;
+    }
+    if (t->container) {
+        /* states inside a container hold only while the container keeps its generation */
+        coco__frame* f = coco__frame_top(ctx);
+        if (f) coco__frame_add(f, 2, t->ckey_hex, coco__gen_fp(coco__gen_get(ctx->run, t->ckey)));
     }
     d.t = t;
     if ((rc = coco_value_copy(ctx->arena, key, &d.key)) != COCO_OK) return rc;
@@ -5297,13 +5521,18 @@ COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_by
 }
 
 COCO__PRIVATE int coco__tstate_ok(const coco_value* e) {
-    return e->kind == COCO_LIST && e->u.list.count == 5 && e->u.list.items[0].kind == COCO_STR;
+    return e->kind == COCO_LIST && (e->u.list.count == 5 || e->u.list.count == 6) &&
+           e->u.list.items[0].kind == COCO_STR;
+}
+/* the container generation a state inside a container was written under (0: none) */
+COCO__PRIVATE int64_t coco__tstate_gen(const coco_value* e) {
+    return e->u.list.count == 6 && e->u.list.items[5].kind == COCO_INT ? e->u.list.items[5].u.i : 0;
 }
 
 COCO__PRIVATE coco_value coco__tstate(coco_arena* ar, const char* tname, const coco_value* key,
                                       coco_bytes tracking, int pending, const coco_bytes* prev,
-                                      size_t nprev) {
-    coco_value* t = (coco_value*)coco_arena_alloc(ar, 5 * sizeof *t);
+                                      size_t nprev, int64_t gen) {
+    coco_value* t = (coco_value*)coco_arena_alloc(ar, 6 * sizeof *t);
     coco_value* pv = (coco_value*)coco_arena_alloc(ar, (nprev ? nprev : 1) * sizeof *pv);
     size_t i;
     if (!t || !pv) return coco_null();
@@ -5313,7 +5542,8 @@ COCO__PRIVATE coco_value coco__tstate(coco_arena* ar, const char* tname, const c
     t[2] = coco_bytes_val(tracking.ptr, tracking.len);
     t[3] = coco_bool(pending);
     t[4] = coco_list(pv, nprev);
-    return coco_list(t, 5);
+    t[5] = coco_int(gen);
+    return coco_list(t, gen ? 6 : 5);
 }
 
 /* ---- run plumbing --------------------------------------------------------------------------- */
@@ -5638,13 +5868,17 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         coco_bytes* prev = NULL;
         size_t nprev = 0;
         int pending = 0;
+        int64_t gen;
         coco_action act;
         coco_value key, value;
         oi.tks = old_tk; oi.f = d->tk;
         s = coco__map_find(&idx, coco__fp_hash(d->tk), coco__oldidx_eq, &oi);
+        gen = d->t->container ? coco__gen_get(run, d->t->ckey) : 0;
         if (s->val) {
+            const coco_value* oe = coco__list_at(old_t, s->val - 1);
             used[s->val - 1] = 1;
-            nprev = coco__possible(ar, coco__list_at(old_t, s->val - 1), &prev, &pending);
+            nprev = coco__possible(ar, oe, &prev, &pending);
+            if (coco__tstate_gen(oe) != gen) pending = 1;   /* its container was recreated */
         }
         if ((rc = coco_value_copy(ar, &d->key, &key)) != COCO_OK) goto done;
         if ((rc = coco_value_copy(ar, &d->value, &value)) != COCO_OK) goto done;
@@ -5652,19 +5886,32 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         act.prev = prev;
         act.nprev = nprev;
         act.prev_may_be_missing = run->full || pending;
+        if (rc == COCO_OK && d->t->child_open && act.child_invalidation != COCO_INVALIDATE_NONE &&
+            act.kind != COCO_ACTION_NONE) {
+            /* backfill: every state inside this container must be written again */
+            coco_fp ck;
+            coco_value gv;
+            int64_t ng;
+            if ((rc = coco__tk_fp(ar, d->t->name, &key, &ck)) != COCO_OK) goto done;
+            ng = coco__gen_get(run, ck) + 1;
+            gv = coco_int(ng);
+            if ((rc = coco__kv_add(run, coco__app_key(ar, run->app, 'g', &ck), &gv)) != COCO_OK)
+                goto done;
+            coco__gen_set(run, ck, ng);
+        }
         if (rc != COCO_OK) {
             coco_ctx_fail(ctx, rc, "target '%s': reconcile failed at %s", d->t->name,
                           ctx->path_str);
             goto done;
         }
-        fin_t[i] = coco__tstate(ar, d->t->name, &key, act.tracking, 0, NULL, 0);
+        fin_t[i] = coco__tstate(ar, d->t->name, &key, act.tracking, 0, NULL, 0, gen);
         if (act.kind != COCO_ACTION_NONE) {
             coco__act a;
             a.t = d->t;
             a.a = act;
             a.sub = COCO__VLEN(run->subs, coco__sub);
             if (!coco__vpush(&run->acts, &a, sizeof a)) { rc = COCO_ERR_NOMEM; goto done; }
-            pen_t[npend++] = coco__tstate(ar, d->t->name, &key, act.tracking, 1, prev, nprev);
+            pen_t[npend++] = coco__tstate(ar, d->t->name, &key, act.tracking, 1, prev, nprev, gen);
         } else {
             pen_t[npend++] = fin_t[i];
         }
@@ -5985,7 +6232,7 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
         goto fail;
     }
     if (fn->memo && !run->full && ctx->old && coco__val_is_fp(coco__field(ctx->old, "k"), key) &&
-        coco__deps_valid(run->env, coco__field(ctx->old, "d")) &&
+        coco__deps_valid(run, coco__field(ctx->old, "d")) &&
         coco__states_valid(ctx, args, nargs, coco__field(ctx->old, "s"), &states, &refresh)) {
         /* memo hit: the subtree stays as it is; nothing is written (but refreshed states) */
         const coco_value* t = coco__field(ctx->old, "t");
@@ -6124,6 +6371,47 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
 COCO_API coco_result coco_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
                                 const coco_value* args, size_t nargs) {
     return coco__mount(ctx, &key, 1, fn, args, nargs, 0, NULL);
+}
+
+/* the component that declares one container state: args = [container name, key, spec] */
+COCO__PRIVATE coco_result coco__target_body(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                            coco_value* ret) {
+    coco_target* t;
+    (void)nargs; (void)ret;
+    t = coco__target_find(ctx->run->env, args[0].u.s.ptr, args[0].u.s.len);
+    if (!t) return coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "container target '%.*s' is not "
+                                 "registered", (int)args[0].u.s.len, args[0].u.s.ptr);
+    return coco__declare(ctx, t, &args[1], &args[2]);
+}
+static const coco_fn coco__target_fn = { "coco.target", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL,
+                                         coco__target_body };
+
+COCO_API coco_result coco_mount_target(coco_ctx* ctx, coco_target* container, coco_value key,
+                                       coco_value spec, coco_target** child) {
+    coco_value suffix[2], args[3], pair[2];
+    coco_result rc;
+    coco_target* c;
+    coco_value dummy;
+    if (!ctx || !container || !child) return COCO_ERR_INVALID_ARG;
+    if (!container->child_open)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "target '%s' is not a container "
+                             "(coco_target_register_container)", container->name);
+    pair[0] = coco_str(container->name);
+    pair[1] = key;
+    suffix[0] = coco_symbol("coco.target");
+    suffix[1] = coco_list(pair, 2);
+    args[0] = coco_str(container->name);
+    args[1] = key;
+    args[2] = spec;
+    if ((rc = coco__mount(ctx, suffix, 2, &coco__target_fn, args, 3, 1, &dummy)) != COCO_OK)
+        return rc;
+    coco__mutex_lock(&ctx->run->env->lock);
+    c = coco__child_target_locked(ctx->run->env, container, &key);
+    coco__mutex_unlock(&ctx->run->env->lock);
+    if (!c) return coco_ctx_fail(ctx, COCO_ERR_CONNECTOR, "container '%s': cannot open the "
+                                 "child target at %s", container->name, ctx->path_str);
+    *child = c;
+    return COCO_OK;
 }
 
 COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
@@ -6270,7 +6558,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
             coco_value states;
             int refreshed = 0;
             if (coco__list_len(e) != 5 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
-            if (!coco__deps_valid(run->env, &e->u.list.items[1]) ||
+            if (!coco__deps_valid(run, &e->u.list.items[1]) ||
                 !coco__states_valid(ctx, args, nargs, &e->u.list.items[4], &states, &refreshed))
                 break;
             if (refreshed) {
@@ -6436,6 +6724,23 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     if ((rc = ts.rc) != COCO_OK) goto out;
     n = COCO__VLEN(tombs, coco__tomb);
     if (!n) goto out;
+    {
+        /* states inside containers go before their containers: deepest target names first */
+        coco__tomb* tv = (coco__tomb*)(void*)tombs.ptr;
+        size_t a, b;
+        for (a = 1; a < n; a++) {
+            coco__tomb x = tv[a];
+            size_t dx = 0, k;
+            for (k = 0; x.t->name[k]; k++) dx += x.t->name[k] == '/';
+            for (b = a; b > 0; b--) {
+                size_t db = 0;
+                for (k = 0; tv[b - 1].t->name[k]; k++) db += tv[b - 1].t->name[k] == '/';
+                if (db >= dx) break;
+                tv[b] = tv[b - 1];
+            }
+            tv[b] = x;
+        }
+    }
     for (i = 0; i < n; i++) {
         coco__tomb* tb = &COCO__VAT(tombs, coco__tomb, i);
         coco_fp tk;
@@ -6963,6 +7268,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     coco_result rc;
     memset(run, 0, sizeof *run);
     coco__mutex_init_recursive(&run->lock);
+    coco__buf_init(&run->gens, &app->env->a);
     run->app = app;
     run->env = app->env;
     run->full = full;
@@ -6983,6 +7289,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
 
 COCO__PRIVATE void coco__run_free(coco__run* run) {
     coco__mutex_free(&run->lock);
+    coco__buf_free(&run->gens);
     coco__buf_free(&run->subs);
     coco__buf_free(&run->acts);
     coco__buf_free(&run->kvs);

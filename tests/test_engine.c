@@ -1398,6 +1398,222 @@ static void batch_calls_coalesce_and_serial_runs_alone(void) {
     world_close(&w);
 }
 
+
+/* ---- containers: a tiny "database" of tables with rows ------------------------------------- */
+#define DB_TABLES 8
+typedef struct tdb_table { char name[32]; char pk[16]; int exists, user_owned; mem_target rows; } tdb_table;
+static struct { tdb_table t[DB_TABLES]; int creates, drops, alters; char log[1024]; } DB;
+static tdb_table* tdb_find(const char* name) {
+    int i;
+    for (i = 0; i < DB_TABLES; i++) if (DB.t[i].exists && strcmp(DB.t[i].name, name) == 0) return &DB.t[i];
+    return NULL;
+}
+static tdb_table* tdb_create(const char* name, const char* pk) {
+    int i;
+    for (i = 0; i < DB_TABLES; i++)
+        if (!DB.t[i].exists) {
+            memset(&DB.t[i], 0, sizeof DB.t[i]);
+            snprintf(DB.t[i].name, sizeof DB.t[i].name, "%s", name);
+            snprintf(DB.t[i].pk, sizeof DB.t[i].pk, "%s", pk);
+            DB.t[i].exists = 1;
+            return &DB.t[i];
+        }
+    return NULL;
+}
+static const char* spec_field(const coco_value* spec, const char* k, char* buf, size_t cap) {
+    size_t i;
+    buf[0] = 0;
+    for (i = 0; spec->kind == COCO_MAP && i < spec->u.map.count; i++)
+        if (spec->u.map.entries[i].key_len == strlen(k) && !memcmp(spec->u.map.entries[i].key, k, strlen(k)))
+            render(&spec->u.map.entries[i].val, buf, cap);
+    return buf;
+}
+/* tracking = fp(spec) (16 bytes) + the primary key's name */
+static coco_result tdb_reconcile(void* user, const coco_value* key, const coco_value* desired,
+                                 const coco_bytes* prev, size_t nprev, int may_missing,
+                                 coco_arena* ar, coco_action* out) {
+    char pk[16], managed[16];
+    coco_fp f;
+    unsigned char* tr;
+    size_t i;
+    int same = nprev > 0 && !may_missing;
+    (void)user; (void)key;
+    if (!desired) { out->kind = nprev ? COCO_ACTION_DELETE : COCO_ACTION_NONE; return COCO_OK; }
+    spec_field(desired, "pk", pk, sizeof pk);
+    spec_field(desired, "managed", managed, sizeof managed);
+    coco_value_fp(ar, desired, &f);
+    tr = (unsigned char*)coco_arena_alloc(ar, 16 + strlen(pk));
+    memcpy(tr, f.bytes, 16);
+    memcpy(tr + 16, pk, strlen(pk));
+    out->tracking.ptr = tr;
+    out->tracking.len = 16 + strlen(pk);
+    for (i = 0; i < nprev && same; i++)
+        same = prev[i].len == out->tracking.len && !memcmp(prev[i].ptr, tr, prev[i].len);
+    out->kind = same ? COCO_ACTION_NONE : COCO_ACTION_UPSERT;
+    out->child_invalidation = COCO_INVALIDATE_NONE;
+    for (i = 0; i < nprev && out->kind == COCO_ACTION_UPSERT; i++) {
+        int pk_same = prev[i].len == out->tracking.len && !memcmp((const char*)prev[i].ptr + 16, pk, strlen(pk));
+        out->child_invalidation = pk_same ? COCO_INVALIDATE_LOSSY : COCO_INVALIDATE_DESTRUCTIVE;
+        if (!pk_same) break;
+    }
+    return COCO_OK;
+}
+static coco_result tdb_apply(void* user, const coco_action* acts, size_t n, char* err, size_t cap) {
+    size_t i;
+    (void)user; (void)err; (void)cap;
+    for (i = 0; i < n; i++) {
+        char name[32], pk[16], managed[16];
+        tdb_table* t;
+        render(&acts[i].key, name, sizeof name);
+        t = tdb_find(name);
+        if (acts[i].kind == COCO_ACTION_DELETE) {
+            if (t && !t->user_owned) { t->exists = 0; DB.drops++; strcat(DB.log, "drop "); }
+            continue;
+        }
+        spec_field(&acts[i].value, "pk", pk, sizeof pk);
+        spec_field(&acts[i].value, "managed", managed, sizeof managed);
+        if (strcmp(managed, "user") == 0) continue;       /* TGT-07: never created by us */
+        if (t && acts[i].child_invalidation == COCO_INVALIDATE_DESTRUCTIVE) {
+            t->exists = 0; DB.drops++; t = NULL; strcat(DB.log, "drop ");
+        }
+        if (!t) { tdb_create(name, pk); DB.creates++; strcat(DB.log, "create "); }
+        else { DB.alters++; strcat(DB.log, "alter "); }
+    }
+    return COCO_OK;
+}
+static coco_result rows_apply(void* user, const coco_action* acts, size_t n, char* err, size_t cap) {
+    tdb_table* t = tdb_find((const char*)user);
+    if (!t) { snprintf(err, cap, "no table %s", (const char*)user); return COCO_ERR_CONNECTOR; }
+    if (acts[0].kind == COCO_ACTION_UPSERT) strcat(DB.log, "rows ");
+    return mt_apply(&t->rows, acts, n, err, cap);
+}
+static const coco_target_vtable tdb_vt = { tdb_reconcile, tdb_apply };
+static const coco_target_vtable rows_vt = { NULL, rows_apply };
+static coco_result tdb_child_open(void* user, const coco_value* key, const coco_target_vtable** vt,
+                                  void** cu) {
+    static char names[DB_TABLES][32];
+    static int n;
+    (void)user;
+    render(key, names[n % DB_TABLES], sizeof names[0]);
+    *cu = names[n++ % DB_TABLES];
+    *vt = &rows_vt;
+    return COCO_OK;
+}
+static coco_target* g_tables;
+static const char* g_pk = "id";
+static const char* g_extra_col = "";
+static const char* g_managed = "us";
+static int g_with_index = 1;
+static int row_calls;
+static coco_result row_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_target* rows = (coco_target*)a[0].u.obj.obj;
+    char k[32];
+    (void)n; (void)r;
+    BUMP(row_calls);
+    snprintf(k, sizeof k, "row%lld", (long long)a[1].u.i);
+    return coco_declare(ctx, rows, coco_str(k), coco_str("v"));
+}
+static coco_result tgt_obj_key(const void* o, coco_arena* ar, coco_value* out) {
+    (void)o; (void)ar;
+    *out = coco_str("rows-target");
+    return COCO_OK;
+}
+static const coco_object_vtable tgt_obj_vt = { "target", tgt_obj_key, NULL };
+static const coco_fn row_child_fn = { "row_child", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, row_child };
+static coco_result tables_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_map_entry spec[3];
+    coco_target* rows;
+    coco_result rc;
+    int i;
+    (void)a; (void)n; (void)r;
+    spec[0].key = "pk"; spec[0].key_len = 2; spec[0].val = coco_str(g_pk);
+    spec[1].key = "cols"; spec[1].key_len = 4; spec[1].val = coco_str(g_extra_col);
+    spec[2].key = "managed"; spec[2].key_len = 7; spec[2].val = coco_str(g_managed);
+    if ((rc = coco_mount_target(ctx, g_tables, coco_str("docs"), coco_map(spec, 3), &rows))) return rc;
+    for (i = 0; i < 3; i++) {
+        coco_value args[2];
+        args[0] = coco_object(&tgt_obj_vt, rows);
+        args[1] = coco_int(i);
+        if ((rc = coco_mount(ctx, coco_int(i), &row_child_fn, args, 2)) != COCO_OK) return rc;
+    }
+    if (g_with_index)   /* TGT-08: an attachment of the table */
+        return coco_declare(ctx, rows, coco_str("__index_vec"), coco_str("hnsw"));
+    return COCO_OK;
+}
+static const coco_fn tables_fn = { "tables_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, tables_main };
+static coco_result tables_open(world* w) {
+    coco_result rc = world_open(w, &tables_fn, "app");
+    if (rc == COCO_OK)
+        rc = coco_target_register_container(w->env, "tables", &tdb_vt, NULL, tdb_child_open, &g_tables);
+    return rc;
+}
+
+/* TGT-06, TGT-08, COMP-06 (container before its children) */
+static void tgt06_08_container_schema_changes_backfill(void) {
+    world w;
+    tdb_table* t;
+    world_new(&w);
+    memset(&DB, 0, sizeof DB);
+    g_pk = "id"; g_extra_col = ""; g_managed = "us"; g_with_index = 1;
+    row_calls = 0;
+    REQUIRE(tables_open(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    REQUIRE((t = tdb_find("docs")) != NULL);
+    CHECK_INT_EQ(t->rows.n, 4);                     /* 3 rows + the index attachment */
+    CHECK(strncmp(DB.log, "create rows", 11) == 0); /* the table before anything in it */
+    CHECK_INT_EQ(row_calls, 3);
+    CHECK_INT_EQ(update(&w), COCO_OK);              /* nothing changed */
+    CHECK_INT_EQ(row_calls, 3);
+    CHECK_INT_EQ(DB.creates + DB.alters + DB.drops, 1);
+    g_extra_col = "title";                          /* lossy: altered, rows written again */
+    t->rows.inserts = t->rows.updates = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(DB.alters, 1);
+    CHECK_INT_EQ(row_calls, 6);                     /* the producers re-ran */
+    CHECK_INT_EQ(t->rows.updates, 4);
+    g_pk = "uuid";                                  /* destructive: recreated, backfilled */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(DB.drops, 1);
+    CHECK_INT_EQ(DB.creates, 2);
+    REQUIRE((t = tdb_find("docs")) != NULL);
+    CHECK_STR_EQ(t->pk, "uuid");
+    CHECK_INT_EQ(t->rows.n, 4);
+    CHECK_INT_EQ(t->rows.inserts, 4);
+    CHECK_INT_EQ(row_calls, 9);
+    g_with_index = 0;                               /* TGT-08: attachment no longer declared */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(t->rows.n, 3);
+    CHECK(mt_get(&t->rows, "__index_vec") == NULL);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(row_calls, 9);
+    world_close(&w);
+    /* drop from tracking records alone: rows first, then the table */
+    REQUIRE(tables_open(&w) == COCO_OK);
+    CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK);
+    CHECK(tdb_find("docs") == NULL);
+    world_close(&w);
+}
+
+/* TGT-07 */
+static void tgt07_user_managed_container_is_never_created_or_dropped(void) {
+    world w;
+    tdb_table* t;
+    world_new(&w);
+    memset(&DB, 0, sizeof DB);
+    g_pk = "id"; g_extra_col = ""; g_managed = "user"; g_with_index = 0;
+    t = tdb_create("docs", "id");
+    t->user_owned = 1;
+    REQUIRE(tables_open(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(DB.creates, 0);
+    CHECK_INT_EQ(t->rows.n, 3);                     /* rows are still ours */
+    CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK);
+    CHECK(tdb_find("docs") != NULL);                /* the table stays */
+    CHECK_INT_EQ(t->rows.n, 0);
+    g_managed = "us";
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1455,6 +1671,8 @@ int main(int argc, char** argv) {
     RUN(fn_source_text_is_hashed_into_logic);
     RUN(memo10_touch_refreshes_state_content_change_reruns);
     RUN(batch_calls_coalesce_and_serial_runs_alone);
+    RUN(tgt06_08_container_schema_changes_backfill);
+    RUN(tgt07_user_managed_container_is_never_created_or_dropped);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);

@@ -1,0 +1,1010 @@
+// cocoindex_localfs.h - v0.1.0 - local files for cocoindex.h: globs, walks, file objects and
+// file targets - MIT licence, see end of file
+//
+// Include cocoindex.h first.  In the one C or C++ file that defines COCOINDEX_IMPLEMENTATION,
+// include this header after cocoindex.h: the implementation comes with it (or define
+// COCOINDEX_LOCALFS_IMPLEMENTATION there).  POSIX (Linux); C99 or C++11.
+//
+// QUICK START (markdown in, transformed files out)
+//     static coco_target* out_dir;
+//     static coco_result per_file(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+//         const coco_localfs_file* f = coco_localfs_file_of(&a[0]);
+//         coco_bytes text;
+//         coco_result rc = coco_localfs_file_read_text(f, ctx, COCO_LOCALFS_TEXT_REPLACE, &text);
+//         if (rc != COCO_OK) return rc;                      the message names the file
+//         ... transform ...
+//         return coco_localfs_declare_file(ctx, out_dir, coco_localfs_file_path(f), p, len);
+//     }
+//     static const coco_fn per_file_fn = { "per_file", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL,
+//                                          per_file };            memo = 1: see FILE OBJECTS below
+//     static coco_result app_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+//         const char* inc[] = { "**/*.md" };
+//         coco_localfs_walk_desc d = {0};
+//         coco_localfs_items it;
+//         d.context_key = "src"; d.recursive = 1; d.include = inc; d.ninclude = 1;
+//         coco_result rc = coco_localfs_walk(ctx, &d, &it);
+//         if (rc != COCO_OK) return rc;
+//         return coco_mount_each(ctx, &per_file_fn, it.keys, it.items, it.n);
+//     }
+//     setup:  coco_env_provide(env, "src", (void*)"docs", NULL, 0);
+//             coco_localfs_target_desc td = {0};  td.root = "out";
+//             coco_localfs_target_create(env, &td, &out_dir);
+//
+// CONTENTS (grep for the >>tag)
+//     >>lfs_api_glob  >>lfs_api_walk  >>lfs_api_file  >>lfs_api_target
+//     >>lfs_impl_base >>lfs_impl_glob >>lfs_impl_text >>lfs_impl_file >>lfs_impl_walk
+//     >>lfs_impl_target
+//
+// GLOBS (globset syntax, matched against relative paths with '/' separators)
+//     *        any characters within one path segment (never '/')
+//     **       as a whole segment: any number of segments.  "**/*.md" matches a.md, d/a.md,
+//              d/e/a.md; "a/**" matches everything under a (not a itself); "**" alone
+//              matches everything.  "**" inside a segment ("a**b") is a plain "*".
+//     ?        one character (a UTF-8 sequence, not '/')
+//     [a-z] [!x] [^x]   one character (not '/') in / not in the set; "]" first is literal
+//     {a,b}    alternatives, nestable, may hold any of the above ("{src/**,*.md}")
+//     \c       the character c literally
+//     A pattern ending in '/' means everything under it ("build/" = "build/**").
+//     Deliberate difference from CocoIndex's Rust matcher: there, globset's default options
+//     let '*' cross '/'; here '*' stays within one segment, as CocoIndex documents it.
+//     Selection: a file is selected when it matches some include pattern (no includes =
+//     every file) and is not excluded.  Exclude patterns are checked against the file's path
+//     and against each of its ancestor directories; the deepest match decides, and at equal
+//     depth the later pattern wins; a pattern starting with '!' re-includes ("build",
+//     "!build/keep.md" excludes build/ but keeps build/keep.md).  A directory is entered only
+//     when some include could match inside it and it is not excluded, or some later '!'
+//     pattern could match inside it.  Patterns compile to small automata: matching costs
+//     O(path length x pattern size), never exponential, never deep recursion.
+//
+// WALKING
+//     coco_localfs_walk lists the files of a directory (optionally recursive) in sorted
+//     order, as keys (relative paths) and items ("localfs.file" objects) for coco_mount_each.
+//     It reads no content: one fstatat per selected file, none for files the globs reject.
+//     Symlinks to files are listed under the link's path; symlinks to directories are
+//     followed once: a directory already listed (or an ancestor: a loop) is not listed again.
+//     Dangling symlinks, fifos, sockets and devices are skipped, as are files larger than
+//     max_file_size and this header's own temporary files ('.NAME.coco-tmp.PID').
+//     Errors are never silent deletions: a file that cannot be stat'ed or read (by its
+//     permission bits) is still listed, with coco_localfs_file_error() set; a directory that
+//     cannot be read is listed as an item with the error, the component is marked failed
+//     (so none of the files under it are deleted this run) and COCO_ERR_IO is returned with
+//     `out` still filled: mount it, then return the error.
+//
+// FILE OBJECTS AND MEMO
+//     A file's memo key is [base, relative path], where base is "key:NAME" when the walk used
+//     a context key (moving the directory and providing the key again keeps every memo) and
+//     else the directory's absolute path.  Its memo state is two-level: [size, mtime ns] from
+//     the walk (no system call), then the BLAKE3 fingerprint of the content, read in 64 KiB
+//     blocks only when the first changed.  Touching a file re-runs nothing.
+//
+// FILE TARGETS
+//     coco_localfs_target_create registers a target connector that owns files under a root
+//     directory; coco_localfs_declare_file declares one (key = relative path, value = bytes).
+//     Writes go to '.NAME.coco-tmp.PID' in the same directory, then rename over the file;
+//     parent directories are created as needed and removed again when a delete leaves them
+//     empty (never the root).  A file is ours when a tracking record says we wrote it: a file
+//     found at a path we never wrote (a foreign file) is an error naming it unless `overwrite`
+//     is set, except when it already holds exactly the desired bytes (our own write from a
+//     crashed run).  Deletes remove only a file whose content is one we wrote; anything else
+//     (a foreign or hand-edited file) is left alone.  Deleting a missing file succeeds.
+//     Durability: by default one syncfs() per applied batch; COCO_LOCALFS_FSYNC_FILE fsyncs
+//     every file and its directory; a failed fsync fails the batch.
+//
+// LIMITS (v0.1)
+//     No live watching yet (inotify is a later step).  No nested directory targets: a target
+//     is one root directory.  Linux only.
+//
+// THREADING
+//     A compiled coco_glob may be used by any number of threads.  File objects are immutable
+//     and may be read from any thread while the component that walked them runs.  A target's
+//     apply may run on any engine thread; it keeps no mutable shared state.
+//
+#if defined(COCOINDEX_IMPLEMENTATION) && !defined(COCOINDEX_LOCALFS_IMPLEMENTATION)
+#define COCOINDEX_LOCALFS_IMPLEMENTATION
+#endif
+
+#ifndef COCOINDEX_LOCALFS_H_INCLUDED
+#define COCOINDEX_LOCALFS_H_INCLUDED
+#ifndef COCOINDEX_H_INCLUDED
+#error "include cocoindex.h before cocoindex_localfs.h"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==============================================================================================
+   >>lfs_api_glob -- include/exclude glob sets (Public)
+   ============================================================================================== */
+typedef struct coco_glob coco_glob;
+
+typedef struct coco_glob_desc {
+    const char* const* include;      /* patterns a file must match one of; none = all files  */
+    size_t             ninclude;
+    const char* const* exclude;      /* patterns excluding files and directories; '!' first  */
+    size_t             nexclude;     /* re-includes (later patterns win)                     */
+    coco_allocator     allocator;    /* all zero = malloc/realloc/free                       */
+} coco_glob_desc;
+
+#define COCO_GLOB_MAX_PATTERN 4096   /* bytes per pattern  */
+#define COCO_GLOB_MAX_NESTING 32     /* nested {braces}    */
+
+/* coco_glob_compile
+   Compiles the include and exclude lists of `desc` (syntax and selection rules at the top of
+   this file) into one matcher.  On failure writes a message naming the bad pattern and the
+   byte offset into `err` (`cap` bytes, NUL-terminated; err may be NULL) and returns
+   COCO_ERR_INVALID_ARG ("unclosed '['", "unmatched '}'", "dangling '\'", "invalid range",
+   "'!' in an include pattern", too long, nested too deep) or COCO_ERR_NOMEM.
+   Ownership: release with coco_glob_destroy(); destroying NULL is a no-op.
+   Thread-safety: any thread; the compiled matcher is immutable. */
+COCO_API coco_result coco_glob_compile(const coco_glob_desc* desc, coco_glob** out, char* err,
+                                       size_t cap);
+COCO_API void        coco_glob_destroy(coco_glob* g);
+
+/* coco_glob_match
+   1 if the file at `relpath` (relative, '/'-separated, NUL-terminated) is selected: it matches
+   some include (or there are none) and is not excluded.  0 otherwise (also for NULL).
+   Thread-safety: any number of threads on one matcher. */
+COCO_API int coco_glob_match(const coco_glob* g, const char* relpath);
+
+/* coco_glob_dir_may_match
+   0 when no file under the directory `reldir` can be selected, so a walk need not enter it:
+   no include can match below it, or it is excluded (itself, by an ancestor, or by a pattern
+   covering everything below it, like node_modules/ followed by two stars) and no later '!' pattern can match
+   below it.  1 otherwise ("" = the root: always 1).  Never 0 for a directory holding a file
+   that coco_glob_match selects.
+   Thread-safety: any number of threads on one matcher. */
+COCO_API int coco_glob_dir_may_match(const coco_glob* g, const char* reldir);
+
+/* ==============================================================================================
+   >>lfs_api_walk -- listing a directory (Public)
+   ============================================================================================== */
+typedef struct coco_localfs_file coco_localfs_file;
+
+typedef struct coco_localfs_walk_desc {
+    const char*        path;         /* the directory; or NULL and context_key:             */
+    const char*        context_key;  /* a context key whose value (coco_env_provide) is the  */
+                                     /* directory path (const char*); its NAME is the file's */
+                                     /* memo identity, so the directory may move            */
+    int                recursive;    /* 0 = the directory's own files only                   */
+    const char* const* include;      /* glob patterns (see the top of this file)             */
+    size_t             ninclude;
+    const char* const* exclude;
+    size_t             nexclude;
+    const coco_glob*   glob;         /* optional precompiled matcher; replaces the lists     */
+    uint64_t           max_file_size;/* bytes; larger files are skipped; 0 = no limit        */
+} coco_localfs_walk_desc;
+
+typedef struct coco_localfs_items {
+    const coco_value* keys;          /* COCO_STR: relative paths, '/'-separated, sorted      */
+    const coco_value* items;         /* COCO_OBJECT of type "localfs.file", same order       */
+    size_t            n;
+    size_t            nerrors;       /* items listed with an error (coco_localfs_file_error) */
+    size_t            nskipped;      /* files skipped for max_file_size                      */
+    size_t            ndirs;         /* directories read (the root included)                 */
+} coco_localfs_items;
+
+/* coco_localfs_walk
+   Lists the selected files under the directory of `desc` into `out`, sorted by relative path
+   (bytewise).  Everything lives in coco_ctx_arena(ctx): valid until the component ends, which
+   is what coco_mount_each needs.  Reads no content (see WALKING above for the rules).
+   Errors: COCO_ERR_INVALID_ARG (neither or both of path/context_key, bad pattern),
+   COCO_ERR_NOT_FOUND (context key not provided), COCO_ERR_IO (the directory cannot be opened;
+   or a subdirectory cannot be read: `out` is then still filled, with an error item for it,
+   and the component is marked failed so nothing below it is deleted), COCO_ERR_NOMEM.  The
+   message, naming the path, is set on the component (coco_ctx_fail).
+   Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_desc* desc,
+                                       coco_localfs_items* out);
+
+/* ==============================================================================================
+   >>lfs_api_file -- file objects (Public)
+   ============================================================================================== */
+#define COCO_LOCALFS_FILE_TYPE "localfs.file"
+
+/* coco_localfs_file_of
+   The file behind an item of coco_localfs_walk, or NULL when `v` is not a localfs file.
+   Thread-safety: any thread. */
+COCO_API const coco_localfs_file* coco_localfs_file_of(const coco_value* v);
+
+/* Accessors.  Strings are NUL-terminated and live as long as the file.  For "d/e/a.tar.gz":
+   path "d/e/a.tar.gz", name "a.tar.gz", stem "a.tar", suffix ".gz", parent "d/e"; for
+   ".bashrc": stem ".bashrc", suffix "".  A root-level file has parent "".  `dir` is the
+   walked directory's absolute path; size and mtime come from the walk.
+   Thread-safety: any thread. */
+COCO_API const char* coco_localfs_file_path(const coco_localfs_file* f);
+COCO_API const char* coco_localfs_file_name(const coco_localfs_file* f);
+COCO_API const char* coco_localfs_file_stem(const coco_localfs_file* f);
+COCO_API const char* coco_localfs_file_suffix(const coco_localfs_file* f);
+COCO_API const char* coco_localfs_file_parent(const coco_localfs_file* f);
+COCO_API const char* coco_localfs_file_dir(const coco_localfs_file* f);
+COCO_API uint64_t    coco_localfs_file_size(const coco_localfs_file* f);
+COCO_API int64_t     coco_localfs_file_mtime_ns(const coco_localfs_file* f);
+
+/* coco_localfs_file_error
+   NULL for a healthy item; else why it could not be listed properly ("... permission
+   denied"); such an item stands for a file (or directory) that exists but cannot be read.
+   Thread-safety: any thread. */
+COCO_API const char* coco_localfs_file_error(const coco_localfs_file* f);
+
+/* coco_localfs_file_read
+   Reads the whole file (max_bytes 0) or its first `max_bytes` bytes into
+   coco_ctx_arena(ctx); out->ptr is followed by a NUL byte not counted in out->len.
+   Errors: COCO_ERR_IO (and an item listed with an error), the message naming the full path is
+   set on the component (coco_ctx_fail); COCO_ERR_NOMEM.
+   Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_file_read(const coco_localfs_file* f, coco_ctx* ctx,
+                                            size_t max_bytes, coco_bytes* out);
+
+typedef enum coco_localfs_text_mode {
+    COCO_LOCALFS_TEXT_REPLACE = 0,   /* invalid UTF-8 / UTF-16 becomes U+FFFD (default)       */
+    COCO_LOCALFS_TEXT_STRICT,        /* invalid input is an error naming the byte offset      */
+    COCO__LOCALFS_TEXT_FORCE_U32 = 0x7FFFFFFF
+} coco_localfs_text_mode;
+
+/* coco_localfs_file_read_text
+   Reads the whole file as text and returns UTF-8 (NUL-terminated, in the component's arena):
+   a UTF-8 BOM is dropped, UTF-16LE/BE with a BOM is converted, invalid sequences are
+   replaced by U+FFFD (one per maximal invalid subpart) or, in STRICT mode, fail with
+   COCO_ERR_DECODE and a message naming the file and the byte offset in the file.
+   Errors: as coco_localfs_file_read, plus COCO_ERR_DECODE.
+   Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_file_read_text(const coco_localfs_file* f, coco_ctx* ctx,
+                                                 coco_localfs_text_mode mode, coco_bytes* out);
+
+/* coco_localfs_decode_text
+   The conversion of coco_localfs_file_read_text on bytes in memory: the result is a
+   NUL-terminated UTF-8 copy in `arena`.  On COCO_ERR_DECODE (STRICT only) *bad_offset (may be
+   NULL) is the offset of the first invalid byte in `data`.
+   Errors: COCO_ERR_DECODE, COCO_ERR_NOMEM.  Thread-safety: the arena's thread. */
+COCO_API coco_result coco_localfs_decode_text(coco_arena* arena, const void* data, size_t len,
+                                              coco_localfs_text_mode mode, coco_bytes* out,
+                                              size_t* bad_offset);
+
+/* ==============================================================================================
+   >>lfs_api_target -- a directory of files as a target (Public)
+   ============================================================================================== */
+typedef enum coco_localfs_fsync {
+    COCO_LOCALFS_FSYNC_BATCH = 0,    /* one syncfs() of the root's filesystem per batch       */
+    COCO_LOCALFS_FSYNC_FILE,         /* fsync every written file and its directory            */
+    COCO_LOCALFS_FSYNC_NONE,         /* none: survives a crash of the process, not power loss */
+    COCO__LOCALFS_FSYNC_FORCE_U32 = 0x7FFFFFFF
+} coco_localfs_fsync;
+
+typedef struct coco_localfs_target_desc {
+    const char*        name;         /* stable connector name (persisted); NULL = "localfs"   */
+    const char*        root;         /* the directory files are declared under (created on    */
+                                     /* the first write); relative = to the current directory */
+    int                overwrite;    /* 1 = replace foreign files at declared paths           */
+    coco_localfs_fsync fsync;
+} coco_localfs_target_desc;
+
+/* coco_localfs_target_create
+   Registers a file target under desc->name (coco_target_register), rooted at desc->root.
+   Register it in every process that updates or drops the app: drop finds it by name.
+   Errors: COCO_ERR_INVALID_ARG (no root, name taken; detail in coco_env_errmsg), COCO_ERR_IO
+   (the current directory is unknown), COCO_ERR_NOMEM.
+   Ownership: lives with the env.  Thread-safety: before updates, on one thread. */
+COCO_API coco_result coco_localfs_target_create(coco_env* env,
+                                                const coco_localfs_target_desc* desc,
+                                                coco_target** out);
+
+/* coco_localfs_declare_file
+   Declares that `target` (made by coco_localfs_target_create) should hold a file at `relpath`
+   (relative to its root, '/'-separated) with these `len` bytes.  The bytes are copied.
+   Errors: COCO_ERR_INVALID_ARG naming the path when it is empty, absolute, has empty, "." or
+   ".." segments, or a name reserved for temporary files; errors of coco_declare.
+   Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* target,
+                                               const char* relpath, const void* content,
+                                               size_t len);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+#endif /* COCOINDEX_LOCALFS_H_INCLUDED */
+
+/* ==============================================================================================
+   IMPLEMENTATION
+   ============================================================================================== */
+#if defined(COCOINDEX_LOCALFS_IMPLEMENTATION) && !defined(COCOINDEX_LOCALFS_IMPL_INCLUDED)
+#define COCOINDEX_LOCALFS_IMPL_INCLUDED 1
+#if !defined(COCOINDEX_IMPL_INCLUDED)
+#error "cocoindex_localfs.h: its implementation goes in the file that defines COCOINDEX_IMPLEMENTATION, after cocoindex.h"
+#endif
+
+/* ==============================================================================================
+   >>lfs_impl_base -- includes, allocation, growable buffers, messages, path checks (Private)
+   ============================================================================================== */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define COCO__LFS_ERRCAP 512
+#if defined(__linux__) && defined(_GNU_SOURCE)
+#  define COCO__LFS_HAVE_SYNCFS 1
+#else
+#  define COCO__LFS_HAVE_SYNCFS 0
+#endif
+#if defined(_DIRENT_HAVE_D_TYPE) || defined(DT_UNKNOWN)
+#  define COCO__LFS_DTYPE(e) ((int)(e)->d_type)
+#  define COCO__LFS_DT_UNKNOWN DT_UNKNOWN
+#  define COCO__LFS_DT_DIR DT_DIR
+#  define COCO__LFS_DT_REG DT_REG
+#  define COCO__LFS_DT_LNK DT_LNK
+#else
+#  define COCO__LFS_DTYPE(e) 0
+#  define COCO__LFS_DT_UNKNOWN 0
+#  define COCO__LFS_DT_DIR (-1)
+#  define COCO__LFS_DT_REG (-2)
+#  define COCO__LFS_DT_LNK (-3)
+#endif
+
+/* The core does not export an env-lifetime arena or a way to set the env's message yet; this
+   connector is compiled in the core's translation unit, so it reaches them here, in one
+   place.  (Asked for: a `destroy` hook in coco_target_vtable or coco_env_arena().) */
+#define COCO__LFS_ENV_ARENA(env)  ((env)->arena)
+#define COCO__LFS_ENV_ERR(env)    ((env)->err)
+
+COCO__PRIVATE void* coco__lfs_alloc(const coco_allocator* a, size_t n) {
+    if (a && a->alloc) return a->alloc(a->user, n);
+    return malloc(n);
+}
+COCO__PRIVATE void coco__lfs_free(const coco_allocator* a, void* p, size_t n) {
+    if (!p) return;
+    if (a && a->free) a->free(a->user, p, n);
+    else free(p);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+COCO__PRIVATE void coco__lfs_msg(char* err, size_t cap, const char* fmt, ...) {
+    va_list ap;
+    if (!err || !cap) return;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* A growable byte buffer for transient work; `a` NULL = malloc. */
+typedef struct coco__lfs_vec {
+    char*                 p;
+    size_t                len, cap;
+    const coco_allocator* a;
+} coco__lfs_vec;
+
+COCO__PRIVATE void coco__lfs_vec_init(coco__lfs_vec* v, const coco_allocator* a) {
+    v->p = NULL;
+    v->len = v->cap = 0;
+    v->a = a;
+}
+COCO__PRIVATE void coco__lfs_vec_free(coco__lfs_vec* v) {
+    coco__lfs_free(v->a, v->p, v->cap);
+    v->p = NULL;
+    v->len = v->cap = 0;
+}
+COCO__PRIVATE int coco__lfs_vec_reserve(coco__lfs_vec* v, size_t add) {
+    size_t ncap;
+    char* np;
+    if (add <= v->cap - v->len) return 0;
+    if (add > (size_t)-1 / 2 - v->len) return -1;
+    ncap = v->cap ? v->cap : 64;
+    while (ncap - v->len < add) ncap *= 2;
+    if (!(np = (char*)coco__lfs_alloc(v->a, ncap))) return -1;
+    if (v->len) memcpy(np, v->p, v->len);
+    coco__lfs_free(v->a, v->p, v->cap);
+    v->p = np;
+    v->cap = ncap;
+    return 0;
+}
+COCO__PRIVATE int coco__lfs_vec_put(coco__lfs_vec* v, const void* src, size_t n) {
+    if (coco__lfs_vec_reserve(v, n)) return -1;
+    if (n) memcpy(v->p + v->len, src, n);
+    v->len += n;
+    return 0;
+}
+
+/* One UTF-8 sequence at s[0..n): returns its length and sets *cp when it is well formed
+   (shortest form, no surrogates, at most U+10FFFF); else returns 0 and sets *bad to the length
+   of the maximal invalid subpart (at least 1), as Unicode recommends for U+FFFD. */
+COCO__PRIVATE size_t coco__lfs_utf8_seq(const unsigned char* s, size_t n, uint32_t* cp,
+                                       size_t* bad) {
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, k;
+    uint32_t v;
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xC2 && c <= 0xDF) { need = 1; v = c & 0x1Fu; }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2; v = c & 0x0Fu;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3; v = c & 0x07u;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else { *bad = 1; return 0; }
+    for (k = 1; k <= need; k++) {
+        unsigned b;
+        if (k >= n) { *bad = k; return 0; }
+        b = s[k];
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) { *bad = k; return 0; }
+        v = (v << 6) | (b & 0x3Fu);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* The next character of a path or pattern: a code point, or 0x110000 + byte for a byte that
+   does not start a well-formed sequence (so such bytes still match themselves). */
+COCO__PRIVATE uint32_t coco__lfs_next_char(const unsigned char* s, size_t n, size_t* i) {
+    uint32_t cp;
+    size_t bad, k = coco__lfs_utf8_seq(s + *i, n - *i, &cp, &bad);
+    if (k) { *i += k; return cp; }
+    cp = 0x110000u + s[*i];
+    *i += 1;
+    return cp;
+}
+
+/* Temporary files of the target: ".<name>.coco-tmp.<pid>".  Returns 1 and sets *pid. */
+COCO__PRIVATE int coco__lfs_is_tmpname(const char* name, size_t len, long* pid) {
+    static const char mark[] = ".coco-tmp.";
+    size_t e = len, ml = sizeof mark - 1, d;
+    long v = 0;
+    while (e > 0 && name[e - 1] >= '0' && name[e - 1] <= '9') e--;
+    d = len - e;
+    if (d == 0 || d > 9 || e < ml + 2 || name[0] != '.') return 0;
+    if (memcmp(name + e - ml, mark, ml) != 0) return 0;
+    for (; e < len; e++) v = v * 10 + (name[e] - '0');
+    if (pid) *pid = v;
+    return 1;
+}
+
+/* NULL when `p[0..len)` is a clean relative path (no empty, "." or ".." segments, not
+   absolute, no NUL, not a temporary-file name); else why not. */
+COCO__PRIVATE const char* coco__lfs_relpath_problem(const char* p, size_t len) {
+    size_t i = 0, s;
+    if (len == 0) return "the path is empty";
+    if (p[0] == '/') return "the path is absolute";
+    if (memchr(p, 0, len)) return "the path contains a NUL byte";
+    if (len > 4095) return "the path is longer than 4095 bytes";
+    while (i <= len) {
+        s = i;
+        while (i < len && p[i] != '/') i++;
+        if (i == s) return "the path has an empty segment";
+        if ((i - s == 1 && p[s] == '.') || (i - s == 2 && p[s] == '.' && p[s + 1] == '.'))
+            return "the path has a '.' or '..' segment";
+        if (i - s > 255) return "a segment is longer than 255 bytes";
+        if (i == len && coco__lfs_is_tmpname(p + s, i - s, NULL))
+            return "the name is reserved for temporary files ('.NAME.coco-tmp.PID')";
+        i++;
+    }
+    return NULL;
+}
+
+/* ==============================================================================================
+   >>lfs_impl_glob -- glob patterns compiled to Thompson automata, run as a Pike VM (Private)
+   Each pattern becomes a small program; matching keeps the set of live instructions (never
+   backtracks), so a path costs O(length x program size).  '*' is SPLIT/ANY/JMP; a '**'
+   segment is the same loop over ANYS (any character, '/' too); {a,b} is a SPLIT chain.
+   ============================================================================================== */
+enum {
+    COCO__LFS_G_CHAR = 1,   /* a: code point                                                 */
+    COCO__LFS_G_ANY,        /* one character but '/'                                         */
+    COCO__LFS_G_ANYS,       /* one character, '/' too; flag 1: the loop of a '**', 2: and    */
+                            /* leaving the loop reaches a match (matches all that follows)   */
+    COCO__LFS_G_CLASS,      /* a: first range, b: range count; flag 1 = negated; never '/'   */
+    COCO__LFS_G_SPLIT,      /* go on at a and at b                                           */
+    COCO__LFS_G_JMP,        /* go on at a                                                    */
+    COCO__LFS_G_MATCH
+};
+
+typedef struct coco__lfs_gins {
+    uint8_t  op, flag;
+    uint32_t a, b;
+} coco__lfs_gins;
+
+typedef struct coco__lfs_gpat {
+    size_t   code;          /* first instruction in coco_glob.code */
+    uint32_t n;             /* instruction count (targets are relative to `code`) */
+    int      neg;           /* exclude list: a '!' pattern */
+} coco__lfs_gpat;
+
+struct coco_glob {
+    coco_allocator  a;
+    coco__lfs_gins* code;
+    size_t          code_cap;
+    uint32_t*       ranges;       /* lo, hi pairs */
+    size_t          ranges_cap;
+    coco__lfs_gpat* pats;         /* includes, then excludes */
+    size_t          ninc, nexc;
+    uint32_t        maxn;         /* largest program: scratch size */
+};
+
+/* scratch for one run: marks, two thread lists and the closure stack */
+typedef struct coco__lfs_gsim {
+    uint32_t *mark, *cl, *nl, *stk;
+    uint32_t ncl, gen;
+    void*    heap;                /* allocated when the stack buffer is too small */
+    size_t   heap_size;
+    const coco_allocator* a;
+    uint32_t local[128 * 5 + 2];
+} coco__lfs_gsim;
+
+COCO__PRIVATE int coco__lfs_gsim_init(coco__lfs_gsim* sm, const coco_glob* g) {
+    uint32_t n = g->maxn ? g->maxn : 1, *p = sm->local;
+    sm->heap = NULL;
+    sm->heap_size = 0;
+    sm->a = &g->a;
+    if (n > 128) {
+        sm->heap_size = ((size_t)n * 5 + 2) * sizeof(uint32_t);
+        if (!(sm->heap = coco__lfs_alloc(&g->a, sm->heap_size))) return -1;
+        p = (uint32_t*)sm->heap;
+    }
+    sm->mark = p;
+    sm->cl = p + n;
+    sm->nl = p + 2 * (size_t)n;
+    sm->stk = p + 3 * (size_t)n;
+    return 0;
+}
+COCO__PRIVATE void coco__lfs_gsim_free(coco__lfs_gsim* sm) {
+    coco__lfs_free(sm->a, sm->heap, sm->heap_size);
+    sm->heap = NULL;
+}
+
+/* Adds `pc` and everything reachable from it without input to `list` (iterative). */
+COCO__PRIVATE void coco__lfs_gadd(const coco__lfs_gins* code, coco__lfs_gsim* sm, uint32_t* list,
+                                  uint32_t* n, uint32_t pc) {
+    uint32_t sp = 0;
+    sm->stk[sp++] = pc;
+    while (sp) {
+        uint32_t p = sm->stk[--sp];
+        if (sm->mark[p] == sm->gen) continue;
+        sm->mark[p] = sm->gen;
+        if (code[p].op == COCO__LFS_G_JMP) sm->stk[sp++] = code[p].a;
+        else if (code[p].op == COCO__LFS_G_SPLIT) {
+            sm->stk[sp++] = code[p].b;
+            sm->stk[sp++] = code[p].a;
+        } else list[(*n)++] = p;
+    }
+}
+
+COCO__PRIVATE int coco__lfs_gclass(const coco_glob* g, const coco__lfs_gins* in, uint32_t cp) {
+    uint32_t i;
+    int hit = 0;
+    if (cp == '/') return 0;
+    for (i = 0; i < in->b && !hit; i++)
+        hit = cp >= g->ranges[2 * (in->a + i)] && cp <= g->ranges[2 * (in->a + i) + 1];
+    return hit != (in->flag & 1);
+}
+
+COCO__PRIVATE void coco__lfs_gstep(const coco_glob* g, const coco__lfs_gins* code,
+                                   coco__lfs_gsim* sm, uint32_t cp) {
+    uint32_t k, nn = 0, *t;
+    sm->gen++;
+    for (k = 0; k < sm->ncl; k++) {
+        const coco__lfs_gins* in = &code[sm->cl[k]];
+        int ok;
+        switch (in->op) {
+        case COCO__LFS_G_CHAR:  ok = in->a == cp; break;
+        case COCO__LFS_G_ANY:   ok = cp != '/'; break;
+        case COCO__LFS_G_ANYS:  ok = 1; break;
+        case COCO__LFS_G_CLASS: ok = coco__lfs_gclass(g, in, cp); break;
+        default:                ok = 0; break;
+        }
+        if (ok) coco__lfs_gadd(code, sm, sm->nl, &nn, sm->cl[k] + 1);
+    }
+    t = sm->cl; sm->cl = sm->nl; sm->nl = t;
+    sm->ncl = nn;
+}
+
+COCO__PRIVATE int coco__lfs_ghas(const coco__lfs_gins* code, const coco__lfs_gsim* sm, int op,
+                                 int flag) {
+    uint32_t k;
+    for (k = 0; k < sm->ncl; k++)
+        if (code[sm->cl[k]].op == op && (code[sm->cl[k]].flag & flag) == flag) return 1;
+    return 0;
+}
+
+/* Runs pattern `pt` over s[0..n).  Returns the deepest level (number of '/' before the end of
+   the match) at which it matched: the whole string, and with `anc` also each ancestor (the
+   prefix before a '/'); -1 when none.  With `tail` it then feeds a '/' and reports whether
+   anything below could still match (*alive) or everything below matches (*univ). */
+COCO__PRIVATE long coco__lfs_grun(const coco_glob* g, const coco__lfs_gpat* pt, const char* str,
+                                  size_t n, int anc, int tail, int* alive, int* univ,
+                                  coco__lfs_gsim* sm) {
+    const coco__lfs_gins* code = g->code + pt->code;
+    const unsigned char* s = (const unsigned char*)str;
+    size_t i = 0;
+    long level = 0, best = -1;
+    memset(sm->mark, 0, pt->n * sizeof *sm->mark);
+    sm->gen = 1;
+    sm->ncl = 0;
+    coco__lfs_gadd(code, sm, sm->cl, &sm->ncl, 0);
+    if (alive) *alive = 0;
+    if (univ) *univ = 0;
+    while (i < n && sm->ncl) {
+        uint32_t cp;
+        if (s[i] == '/') {
+            if (anc && coco__lfs_ghas(code, sm, COCO__LFS_G_MATCH, 0)) best = level;
+            level++;
+            cp = '/';
+            i++;
+        } else cp = coco__lfs_next_char(s, n, &i);
+        coco__lfs_gstep(g, code, sm, cp);
+    }
+    if (i < n || !sm->ncl) return best;
+    if (coco__lfs_ghas(code, sm, COCO__LFS_G_MATCH, 0)) best = level;
+    if (tail) {
+        coco__lfs_gstep(g, code, sm, '/');
+        if (alive) *alive = sm->ncl > 0;
+        if (univ) *univ = coco__lfs_ghas(code, sm, COCO__LFS_G_ANYS, 2);
+    }
+    return best;
+}
+
+/* 1 selected, 0 not. */
+COCO__PRIVATE int coco__lfs_gmatch(const coco_glob* g, const char* s, size_t n,
+                                   coco__lfs_gsim* sm) {
+    size_t i;
+    long best = -1, l;
+    int neg = 0, any = g->ninc == 0;
+    for (i = 0; i < g->ninc && !any; i++)
+        any = coco__lfs_grun(g, &g->pats[i], s, n, 0, 0, NULL, NULL, sm) >= 0;
+    if (!any) return 0;
+    for (i = g->ninc; i < g->ninc + g->nexc; i++) {
+        l = coco__lfs_grun(g, &g->pats[i], s, n, 1, 0, NULL, NULL, sm);
+        if (l >= 0 && l >= best) { best = l; neg = g->pats[i].neg; }
+    }
+    return best < 0 || neg;
+}
+
+COCO__PRIVATE int coco__lfs_gdir(const coco_glob* g, const char* s, size_t n,
+                                 coco__lfs_gsim* sm) {
+    size_t i;
+    long best = -1, l, u = -1;
+    int neg = 0, any = g->ninc == 0, alive, univ, excluded;
+    if (n == 0) return 1;
+    for (i = 0; i < g->ninc && !any; i++) {
+        coco__lfs_grun(g, &g->pats[i], s, n, 0, 1, &alive, NULL, sm);
+        any = alive;
+    }
+    if (!any) return 0;
+    if (!g->nexc) return 1;
+    /* pass 1: is the directory itself excluded, and which plain pattern covers all below */
+    for (i = 0; i < g->nexc; i++) {
+        const coco__lfs_gpat* pt = &g->pats[g->ninc + i];
+        l = coco__lfs_grun(g, pt, s, n, 1, 1, &alive, &univ, sm);
+        if (l >= 0 && l >= best) { best = l; neg = pt->neg; }
+        if (univ && !pt->neg) u = (long)i;
+    }
+    excluded = best >= 0 && !neg;
+    if (!excluded && u < 0) return 1;
+    /* pass 2: a later '!' pattern that could match below re-opens it */
+    for (i = (size_t)(u + 1); i < g->nexc; i++) {
+        const coco__lfs_gpat* pt = &g->pats[g->ninc + i];
+        if (!pt->neg) continue;
+        coco__lfs_grun(g, pt, s, n, 0, 1, &alive, NULL, sm);
+        if (alive) return 1;
+    }
+    return 0;
+}
+
+/* ---- compiling ------------------------------------------------------------------------------ */
+typedef struct coco__lfs_gparse {
+    coco_glob*     g;
+    coco__lfs_vec  code;          /* coco__lfs_gins of all patterns */
+    coco__lfs_vec  ranges;        /* uint32_t pairs */
+    size_t         base;          /* first instruction of the pattern being compiled */
+    const char*    pat;           /* the pattern as given (with its '!') for messages */
+    const char*    s;             /* the pattern's text */
+    size_t         n, i;
+    int            depth;
+    int            nomem;
+    char*          err;
+    size_t         cap;
+} coco__lfs_gparse;
+
+COCO__PRIVATE uint32_t coco__lfs_gpc(const coco__lfs_gparse* p) {
+    return (uint32_t)(p->code.len / sizeof(coco__lfs_gins) - p->base);
+}
+COCO__PRIVATE coco__lfs_gins* coco__lfs_gat(coco__lfs_gparse* p, uint32_t pc) {
+    return (coco__lfs_gins*)(void*)p->code.p + p->base + pc;
+}
+COCO__PRIVATE uint32_t coco__lfs_gemit(coco__lfs_gparse* p, int op, uint32_t a, uint32_t b,
+                                       int flag) {
+    coco__lfs_gins in;
+    uint32_t pc = coco__lfs_gpc(p);
+    in.op = (uint8_t)op;
+    in.flag = (uint8_t)flag;
+    in.a = a;
+    in.b = b;
+    if (coco__lfs_vec_put(&p->code, &in, sizeof in)) p->nomem = 1;
+    return pc;
+}
+/* `x*` for ANY (within a segment) or ANYS (the loop of a '**') */
+COCO__PRIVATE void coco__lfs_gloop(coco__lfs_gparse* p, int op) {
+    uint32_t l1 = coco__lfs_gpc(p);
+    coco__lfs_gemit(p, COCO__LFS_G_SPLIT, l1 + 1, l1 + 3, 0);
+    coco__lfs_gemit(p, op, 0, 0, op == COCO__LFS_G_ANYS ? 1 : 0);
+    coco__lfs_gemit(p, COCO__LFS_G_JMP, l1, 0, 0);
+}
+
+COCO__PRIVATE int coco__lfs_gfail(coco__lfs_gparse* p, const char* what, size_t at) {
+    coco__lfs_msg(p->err, p->cap, "glob pattern '%s': %s at byte %lu", p->pat, what,
+                  (unsigned long)at);
+    return -1;
+}
+
+/* one (possibly escaped) character of a class */
+COCO__PRIVATE int coco__lfs_gclass_char(coco__lfs_gparse* p, uint32_t* cp) {
+    const unsigned char* s = (const unsigned char*)p->s;
+    if (s[p->i] == '\\') {
+        if (p->i + 1 >= p->n) return coco__lfs_gfail(p, "dangling '\\'", p->i);
+        p->i++;
+    }
+    *cp = coco__lfs_next_char(s, p->n, &p->i);
+    return 0;
+}
+
+COCO__PRIVATE int coco__lfs_gparse_class(coco__lfs_gparse* p) {
+    size_t open_at = p->i, first;
+    uint32_t lo, hi, count = 0;
+    uint32_t start = (uint32_t)(p->ranges.len / (2 * sizeof(uint32_t)));
+    int neg = 0;
+    p->i++;
+    if (p->i < p->n && (p->s[p->i] == '!' || p->s[p->i] == '^')) { neg = 1; p->i++; }
+    first = p->i;
+    for (;;) {
+        uint32_t pair[2];
+        if (p->i >= p->n) return coco__lfs_gfail(p, "unclosed '['", open_at);
+        if (p->s[p->i] == ']' && p->i != first) { p->i++; break; }
+        if (coco__lfs_gclass_char(p, &lo)) return -1;
+        hi = lo;
+        if (p->i + 1 < p->n && p->s[p->i] == '-' && p->s[p->i + 1] != ']') {
+            size_t at = p->i;
+            p->i++;
+            if (coco__lfs_gclass_char(p, &hi)) return -1;
+            if (hi < lo) return coco__lfs_gfail(p, "invalid range in '[...]'", at);
+        }
+        pair[0] = lo;
+        pair[1] = hi;
+        if (coco__lfs_vec_put(&p->ranges, pair, sizeof pair)) { p->nomem = 1; return -1; }
+        count++;
+    }
+    coco__lfs_gemit(p, COCO__LFS_G_CLASS, start, count, neg);
+    return 0;
+}
+
+COCO__PRIVATE int coco__lfs_gparse_seq(coco__lfs_gparse* p);
+
+COCO__PRIVATE int coco__lfs_gparse_alt(coco__lfs_gparse* p) {
+    size_t open_at = p->i;
+    uint32_t patch = UINT32_MAX, split = 0, end, j;
+    if (++p->depth > COCO_GLOB_MAX_NESTING)
+        return coco__lfs_gfail(p, "braces nested too deep", open_at);
+    p->i++;
+    for (;;) {
+        split = coco__lfs_gemit(p, COCO__LFS_G_SPLIT, 0, 0, 0);
+        if (p->nomem) return -1;
+        coco__lfs_gat(p, split)->a = split + 1;
+        if (coco__lfs_gparse_seq(p)) return -1;
+        if (p->i >= p->n) return coco__lfs_gfail(p, "unclosed '{'", open_at);
+        j = coco__lfs_gemit(p, COCO__LFS_G_JMP, patch, 0, 0);   /* chained until the end */
+        if (p->nomem) return -1;
+        patch = j;
+        coco__lfs_gat(p, split)->b = coco__lfs_gpc(p);
+        if (p->s[p->i++] == '}') break;                        /* else ',' */
+    }
+    coco__lfs_gat(p, split)->op = COCO__LFS_G_JMP;            /* the last one is not optional */
+    end = coco__lfs_gpc(p);
+    while (patch != UINT32_MAX) {
+        coco__lfs_gins* in = coco__lfs_gat(p, patch);
+        patch = in->a;
+        in->a = end;
+    }
+    p->depth--;
+    return 0;
+}
+
+COCO__PRIVATE int coco__lfs_gparse_seq(coco__lfs_gparse* p) {
+    const unsigned char* s = (const unsigned char*)p->s;
+    while (p->i < p->n && !p->nomem) {
+        unsigned char c = s[p->i];
+        if (p->depth && (c == ',' || c == '}')) return 0;
+        if (c == '\\') {
+            if (p->i + 1 >= p->n) return coco__lfs_gfail(p, "dangling '\\'", p->i);
+            p->i++;
+            coco__lfs_gemit(p, COCO__LFS_G_CHAR, coco__lfs_next_char(s, p->n, &p->i), 0, 0);
+        } else if (c == '?') {
+            coco__lfs_gemit(p, COCO__LFS_G_ANY, 0, 0, 0);
+            p->i++;
+        } else if (c == '*') {
+            unsigned char prev = p->i ? s[p->i - 1] : '/', next;
+            int starts, ends;
+            if (p->i + 1 >= p->n || s[p->i + 1] != '*') {
+                coco__lfs_gloop(p, COCO__LFS_G_ANY);
+                p->i++;
+                continue;
+            }
+            next = p->i + 2 < p->n ? s[p->i + 2] : 0;
+            starts = prev == '/' || (p->depth && (prev == '{' || prev == ','));
+            ends = p->i + 2 >= p->n || (p->depth && (next == ',' || next == '}'));
+            if (starts && next == '/') {                     /* "**" "/": (.*/)? */
+                uint32_t s0 = coco__lfs_gpc(p);
+                coco__lfs_gemit(p, COCO__LFS_G_SPLIT, s0 + 1, s0 + 5, 0);
+                coco__lfs_gloop(p, COCO__LFS_G_ANYS);
+                coco__lfs_gemit(p, COCO__LFS_G_CHAR, '/', 0, 0);
+                p->i += 3;
+            } else if (starts && ends) {                     /* trailing "**": .* */
+                coco__lfs_gloop(p, COCO__LFS_G_ANYS);
+                p->i += 2;
+            } else {                                         /* "a**b": one '*' */
+                coco__lfs_gloop(p, COCO__LFS_G_ANY);
+                p->i += 2;
+            }
+        } else if (c == '[') {
+            if (coco__lfs_gparse_class(p)) return -1;
+        } else if (c == '{') {
+            if (coco__lfs_gparse_alt(p)) return -1;
+        } else if (c == '}') {
+            return coco__lfs_gfail(p, "unmatched '}'", p->i);
+        } else {
+            coco__lfs_gemit(p, COCO__LFS_G_CHAR, coco__lfs_next_char(s, p->n, &p->i), 0, 0);
+        }
+    }
+    return p->nomem ? -1 : 0;
+}
+
+/* 1 when MATCH is reachable from `pc` without input */
+COCO__PRIVATE int coco__lfs_geps_match(const coco__lfs_gins* code, uint32_t n, uint32_t pc,
+                                       uint32_t* mark, uint32_t* stk, uint32_t gen) {
+    uint32_t sp = 0;
+    stk[sp++] = pc;
+    while (sp) {
+        uint32_t q = stk[--sp];
+        if (q >= n || mark[q] == gen) continue;
+        mark[q] = gen;
+        if (code[q].op == COCO__LFS_G_MATCH) return 1;
+        if (code[q].op == COCO__LFS_G_JMP) stk[sp++] = code[q].a;
+        else if (code[q].op == COCO__LFS_G_SPLIT) { stk[sp++] = code[q].b; stk[sp++] = code[q].a; }
+    }
+    return 0;
+}
+
+COCO__PRIVATE int coco__lfs_gcompile_one(coco__lfs_gparse* p, const char* pattern, int exclude,
+                                         coco__lfs_gpat* out) {
+    size_t n = strlen(pattern);
+    uint32_t pcn, k, gen = 0, *scratch;
+    coco__lfs_gins* code;
+    p->pat = pattern;
+    p->s = pattern;
+    p->n = n;
+    p->i = 0;
+    p->depth = 0;
+    out->neg = 0;
+    if (n > COCO_GLOB_MAX_PATTERN)
+        return coco__lfs_gfail(p, "pattern longer than COCO_GLOB_MAX_PATTERN bytes", 0);
+    if (n && pattern[0] == '!') {
+        if (!exclude)
+            return coco__lfs_gfail(p, "'!' (re-include) only works in exclude patterns", 0);
+        out->neg = 1;
+        p->s++;
+        p->n--;
+    }
+    p->base = p->code.len / sizeof(coco__lfs_gins);
+    if (coco__lfs_gparse_seq(p)) return -1;
+    if (p->n && p->s[p->n - 1] == '/' && !(p->n >= 2 && p->s[p->n - 2] == '\\'))
+        coco__lfs_gloop(p, COCO__LFS_G_ANYS);               /* "dir/" = "dir/" + "**" */
+    coco__lfs_gemit(p, COCO__LFS_G_MATCH, 0, 0, 0);
+    if (p->nomem) return -1;
+    pcn = coco__lfs_gpc(p);
+    /* flag the '**' loops after which everything matches */
+    scratch = (uint32_t*)coco__lfs_alloc(&p->g->a, (size_t)pcn * 3 * sizeof(uint32_t) + 8);
+    if (!scratch) { p->nomem = 1; return -1; }
+    memset(scratch, 0, (size_t)pcn * sizeof(uint32_t));
+    code = coco__lfs_gat(p, 0);
+    for (k = 0; k < pcn; k++)
+        if (code[k].op == COCO__LFS_G_ANYS && (code[k].flag & 1) &&
+            coco__lfs_geps_match(code, pcn, k + 2, scratch, scratch + pcn, ++gen))
+            code[k].flag |= 2;
+    coco__lfs_free(&p->g->a, scratch, (size_t)pcn * 3 * sizeof(uint32_t) + 8);
+    out->code = p->base;
+    out->n = pcn;
+    if (pcn > p->g->maxn) p->g->maxn = pcn;
+    return 0;
+}
+
+COCO_API coco_result coco_glob_compile(const coco_glob_desc* desc, coco_glob** out, char* err,
+                                       size_t cap) {
+    coco_glob* g;
+    coco__lfs_gparse p;
+    size_t i, np;
+    coco_allocator a;
+    if (err && cap) err[0] = 0;
+    if (!desc || !out || (desc->ninclude && !desc->include) ||
+        (desc->nexclude && !desc->exclude)) {
+        coco__lfs_msg(err, cap, "coco_glob_compile: missing desc, out or pattern array");
+        return COCO_ERR_INVALID_ARG;
+    }
+    a = desc->allocator;
+    if (!a.alloc || !a.free) memset(&a, 0, sizeof a);
+    np = desc->ninclude + desc->nexclude;
+    if (!(g = (coco_glob*)coco__lfs_alloc(&a, sizeof *g))) return COCO_ERR_NOMEM;
+    memset(g, 0, sizeof *g);
+    g->a = a;
+    g->pats = (coco__lfs_gpat*)coco__lfs_alloc(&a, (np ? np : 1) * sizeof *g->pats);
+    if (!g->pats) { coco__lfs_free(&a, g, sizeof *g); return COCO_ERR_NOMEM; }
+    memset(&p, 0, sizeof p);
+    p.g = g;
+    p.err = err;
+    p.cap = cap;
+    coco__lfs_vec_init(&p.code, &g->a);
+    coco__lfs_vec_init(&p.ranges, &g->a);
+    for (i = 0; i < np; i++) {
+        int exc = i >= desc->ninclude;
+        const char* pat = exc ? desc->exclude[i - desc->ninclude] : desc->include[i];
+        if (!pat) {
+            coco__lfs_msg(err, cap, "glob %s pattern %lu is NULL", exc ? "exclude" : "include",
+                          (unsigned long)(exc ? i - desc->ninclude : i));
+            break;
+        }
+        if (coco__lfs_gcompile_one(&p, pat, exc, &g->pats[i])) break;
+    }
+    if (i < np) {
+        coco_result rc = p.nomem ? COCO_ERR_NOMEM : COCO_ERR_INVALID_ARG;
+        if (p.nomem) coco__lfs_msg(err, cap, "glob patterns: out of memory");
+        coco__lfs_vec_free(&p.code);
+        coco__lfs_vec_free(&p.ranges);
+        coco__lfs_free(&a, g->pats, (np ? np : 1) * sizeof *g->pats);
+        coco__lfs_free(&a, g, sizeof *g);
+        return rc;
+    }
+    g->code = (coco__lfs_gins*)(void*)p.code.p;
+    g->code_cap = p.code.cap;
+    g->ranges = (uint32_t*)(void*)p.ranges.p;
+    g->ranges_cap = p.ranges.cap;
+    g->ninc = desc->ninclude;
+    g->nexc = desc->nexclude;
+    *out = g;
+    return COCO_OK;
+}
+
+COCO_API void coco_glob_destroy(coco_glob* g) {
+    coco_allocator a;
+    if (!g) return;
+    a = g->a;
+    coco__lfs_free(&a, g->code, g->code_cap);
+    coco__lfs_free(&a, g->ranges, g->ranges_cap);
+    coco__lfs_free(&a, g->pats, (g->ninc + g->nexc ? g->ninc + g->nexc : 1) * sizeof *g->pats);
+    coco__lfs_free(&a, g, sizeof *g);
+}
+
+COCO_API int coco_glob_match(const coco_glob* g, const char* relpath) {
+    coco__lfs_gsim sm;
+    int r;
+    if (!g || !relpath) return 0;
+    if (coco__lfs_gsim_init(&sm, g)) return 1;    /* out of memory: select, never drop */
+    r = coco__lfs_gmatch(g, relpath, strlen(relpath), &sm);
+    coco__lfs_gsim_free(&sm);
+    return r;
+}
+
+COCO_API int coco_glob_dir_may_match(const coco_glob* g, const char* reldir) {
+    coco__lfs_gsim sm;
+    int r;
+    if (!g || !reldir) return 1;
+    if (coco__lfs_gsim_init(&sm, g)) return 1;
+    r = coco__lfs_gdir(g, reldir, strlen(reldir), &sm);
+    coco__lfs_gsim_free(&sm);
+    return r;
+}
