@@ -730,6 +730,12 @@ COCO_API const char* coco_app_errmsg(const coco_app* app);
 COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
                                      coco_stats* stats);
 
+/* coco_app_stats_snapshot
+   Copies up to `cap` per-function counters of the update running now (or of the last one)
+   into `out` and returns how many functions there are.  Names stay valid while the app lives.
+   Thread-safety: any thread, while an update runs (progress displays). */
+COCO_API size_t coco_app_stats_snapshot(coco_app* app, coco_fn_stats* out, size_t cap);
+
 /* coco_app_stop
    Asks a live coco_app_update to return: watchers are told to stop, pending events are
    processed, everything applied is committed.  Thread-safety: any thread. */
@@ -816,6 +822,13 @@ COCO_API void*       coco_use(coco_ctx* ctx, const char* key);
 COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx);
 /* Readable path of the current component ("/" for the root). */
 COCO_API const char* coco_ctx_path(coco_ctx* ctx);
+/* coco_ctx_on_error
+   Installs an error handler for this component's subtree: a failure below is given to the
+   nearest handler first; a handler returning non-zero has dealt with it (the env's on_error
+   is not called), zero passes it on to the next one up and finally to the env's. */
+typedef int (*coco_scoped_error_fn)(void* user, const coco_error_info* err);
+COCO_API void coco_ctx_on_error(coco_ctx* ctx, coco_scoped_error_fn fn, void* user);
+
 /* Sets the message of the component's failure and returns `code`. */
 COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* fmt, ...)
 #if defined(__GNUC__)
@@ -4200,6 +4213,7 @@ struct coco_app {
     coco__buf      events;        /* struct coco__live_ev*[] */
     int            live_mode;
     int            stop_req;
+    coco__mutex    stats_m;       /* stats, readable while an update runs */
 };
 
 /* one dependency a memo entry is valid under */
@@ -4286,6 +4300,8 @@ struct coco_ctx {
     coco__buf      idstates;      /* coco__idstate[] */
     int            in_memo;       /* depth of memoized coco_call frames */
     size_t         pending_kids;  /* background children not finished (under pool.m) */
+    coco_scoped_error_fn on_error;    /* coco_ctx_on_error */
+    void*          on_error_user;
     coco_result    err_code;
     char           err[COCO__ERRMSG_CAP];
 };
@@ -4900,8 +4916,10 @@ COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, c
     coco__buf_init(&app->stats, &env->a);
     coco__buf_init(&app->events, &env->a);
     coco__mutex_init(&app->live_m);
+    coco__mutex_init(&app->stats_m);
     coco__cond_init(&app->live_cv);
     if ((rc = coco_arena_create(&env->a, &app->arena)) != COCO_OK) {
+        coco__mutex_free(&app->stats_m);
         coco__mutex_free(&app->live_m);
         coco__cond_free(&app->live_cv);
         coco__free(&env->a, app, sizeof *app);
@@ -4926,6 +4944,7 @@ COCO_API coco_result coco_app_create(coco_env* env, const coco_app_desc* desc, c
 COCO_API void coco_app_destroy(coco_app* app) {
     if (!app) return;
     coco__mutex_free(&app->live_m);
+    coco__mutex_free(&app->stats_m);
     coco__cond_free(&app->live_cv);
     coco__buf_free(&app->events);
     coco__buf_free(&app->stats);
@@ -4960,10 +4979,20 @@ COCO__PRIVATE coco_fn_stats* coco__stats_for(coco_app* app, const char* name) {
     return s;
 }
 #define COCO__STAT(run, name, field) do { coco_fn_stats* coco__s;                     \
-    coco__mutex_lock(&(run)->lock);                                                          \
+    coco__mutex_lock(&(run)->app->stats_m);                                                  \
     coco__s = coco__stats_for((run)->app, name);                                             \
     if (coco__s) coco__s->field++;                                                           \
-    coco__mutex_unlock(&(run)->lock); } while (0)
+    coco__mutex_unlock(&(run)->app->stats_m); } while (0)
+
+COCO_API size_t coco_app_stats_snapshot(coco_app* app, coco_fn_stats* out, size_t cap) {
+    size_t n, i;
+    if (!app) return 0;
+    coco__mutex_lock(&app->stats_m);
+    n = COCO__VLEN(app->stats, coco_fn_stats);
+    for (i = 0; i < n && i < cap && out; i++) out[i] = COCO__VAT(app->stats, coco_fn_stats, i);
+    coco__mutex_unlock(&app->stats_m);
+    return n;
+}
 
 /* ---- component contexts --------------------------------------------------------------------- */
 COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx) { return ctx ? ctx->arena : NULL; }
@@ -5560,8 +5589,22 @@ COCO__PRIVATE coco_result coco__kv_add(coco__run* run, coco_bytes key, const coc
     return coco__vpush(&run->kvs, &kv, sizeof kv) ? COCO_OK : COCO_ERR_NOMEM;
 }
 
+COCO_API void coco_ctx_on_error(coco_ctx* ctx, coco_scoped_error_fn fn, void* user) {
+    if (!ctx) return;
+    ctx->on_error = fn;
+    ctx->on_error_user = user;
+}
+
+COCO__PRIVATE void coco__report_in(coco__run* run, coco_ctx* where, const char* path,
+                                   const char* fn, coco_result rc, const char* msg);
 COCO__PRIVATE void coco__report(coco__run* run, const char* path, const char* fn, coco_result rc,
                                 const char* msg) {
+    coco__report_in(run, NULL, path, fn, rc, msg);
+}
+
+/* Reports a failure: scoped handlers from `where` up, then the env's handler and logger. */
+COCO__PRIVATE void coco__report_in(coco__run* run, coco_ctx* where, const char* path,
+                                   const char* fn, coco_result rc, const char* msg) {
     coco_env* env = run->env;
     coco_error_info e;
     char line[COCO__ERRMSG_CAP];
@@ -5573,7 +5616,13 @@ COCO__PRIVATE void coco__report(coco__run* run, const char* path, const char* fn
         coco__fmt(run->app->err, sizeof run->app->err, "%s", line);
     }
     e.app = run->app->name; e.path = path; e.fn = fn; e.code = rc; e.msg = msg;
-    if (env->on_error) env->on_error(env->on_error_user, &e);
+    {
+        coco_ctx* c;
+        int handled = 0;
+        for (c = where; c && !handled; c = c->parent)
+            if (c->on_error) handled = c->on_error(c->on_error_user, &e);
+        if (!handled && env->on_error) env->on_error(env->on_error_user, &e);
+    }
     coco__emit(&env->lg, COCO_LOG_ERROR, rc, line, __FILE__, __LINE__);
     coco__mutex_unlock(&run->lock);
 }
@@ -6275,8 +6324,8 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
 fail:
     coco__pool_wait_kids(run->env, ctx);     /* they point into this component's arena */
     COCO__STAT(run, fn->name, errors);
-    coco__report(run, ctx->path_str ? ctx->path_str : "?", fn->name, rc,
-                 ctx->err[0] ? ctx->err : NULL);
+    coco__report_in(run, ctx, ctx->path_str ? ctx->path_str : "?", fn->name, rc,
+                    ctx->err[0] ? ctx->err : NULL);
     coco__mutex_lock(&run->lock);
     coco__fmt(run->last_err, sizeof run->last_err, "%s",
              ctx->err[0] ? ctx->err : coco_result_str(rc));
@@ -6315,7 +6364,8 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
     if (!(items = (coco_value*)coco_arena_alloc(ctx->arena, (n + nsuffix) * sizeof *items)))
         return COCO_ERR_NOMEM;
     for (i = 0; i < n; i++) items[i] = ctx->path.u.list.items[i];
-    for (i = 0; i < nsuffix; i++) items[n + i] = suffix[i];
+    for (i = 0; i < nsuffix; i++)   /* the key may live on the caller's stack: copy it */
+        if ((rc = coco_value_copy(ctx->arena, &suffix[i], &items[n + i])) != COCO_OK) return rc;
     path = coco_list(items, n + nsuffix);
     if ((rc = coco_value_fp(ctx->arena, &path, &pf)) != COCO_OK)
         return coco_ctx_fail(ctx, rc, "child path under %s: %s", ctx->path_str,
@@ -7340,12 +7390,14 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
 #endif
     memset(&tot, 0, sizeof tot);
     app->err[0] = 0;
+    coco__mutex_lock(&app->stats_m);
     for (i = 0; i < COCO__VLEN(app->stats, coco_fn_stats); i++) {
         coco_fn_stats* s = &COCO__VAT(app->stats, coco_fn_stats, i);
         const char* name = s->name;
         memset(s, 0, sizeof *s);
         s->name = name;
     }
+    coco__mutex_unlock(&app->stats_m);
     coco__mutex_lock(&app->live_m);
     app->live_mode = live;
     app->stop_req = 0;

@@ -839,13 +839,13 @@ COCO__PRIVATE int coco__lfs_gparse_seq(coco__lfs_gparse* p) {
             next = p->i + 2 < p->n ? s[p->i + 2] : 0;
             starts = prev == '/' || (p->depth && (prev == '{' || prev == ','));
             ends = p->i + 2 >= p->n || (p->depth && (next == ',' || next == '}'));
-            if (starts && next == '/') {                     /* "**" "/": (.*/)? */
+            if (starts && next == '/') {                     /* "**" then "/": zero or more segments */
                 uint32_t s0 = coco__lfs_gpc(p);
                 coco__lfs_gemit(p, COCO__LFS_G_SPLIT, s0 + 1, s0 + 5, 0);
                 coco__lfs_gloop(p, COCO__LFS_G_ANYS);
                 coco__lfs_gemit(p, COCO__LFS_G_CHAR, '/', 0, 0);
                 p->i += 3;
-            } else if (starts && ends) {                     /* trailing "**": .* */
+            } else if (starts && ends) {                     /* a last "**": anything */
                 coco__lfs_gloop(p, COCO__LFS_G_ANYS);
                 p->i += 2;
             } else {                                         /* "a**b": one '*' */
@@ -1007,4 +1007,776 @@ COCO_API int coco_glob_dir_may_match(const coco_glob* g, const char* reldir) {
     r = coco__lfs_gdir(g, reldir, strlen(reldir), &sm);
     coco__lfs_gsim_free(&sm);
     return r;
+}
+
+/* ==============================================================================================
+   >>lfs_impl_text -- BOM detection, UTF-16 to UTF-8, UTF-8 validation with U+FFFD (Private)
+   ============================================================================================== */
+COCO__PRIVATE size_t coco__lfs_put_utf8(unsigned char* o, uint32_t cp) {
+    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6));
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Converts s[0..n) (the whole file) to UTF-8.  With `view` and input that is already clean
+   UTF-8, *out points into `s` (which the caller keeps NUL-terminated).  On a STRICT failure
+   sets *bad (offset in s) and *enc ("UTF-8" or "UTF-16"). */
+COCO__PRIVATE coco_result coco__lfs_decode(coco_arena* ar, const unsigned char* s, size_t n,
+                                           int strict, int view, coco_bytes* out, size_t* bad,
+                                           const char** enc) {
+    size_t off = 0, i, k, sub, o = 0;
+    unsigned char* dst;
+    uint32_t cp;
+    int be = 0;
+    *enc = "UTF-8";
+    if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) off = 3;
+    else if (n >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) {
+        be = s[0] == 0xFE;
+        *enc = be ? "UTF-16BE" : "UTF-16LE";
+        if ((n - 2) / 2 > ((size_t)-1 - 8) / 3) return COCO_ERR_NOMEM;
+        if (!(dst = (unsigned char*)coco_arena_alloc(ar, (n - 2) / 2 * 3 + 8)))
+            return COCO_ERR_NOMEM;
+        for (i = 2; i < n;) {
+            uint32_t u, u2;
+            if (i + 1 >= n) {                                   /* odd trailing byte */
+                if (strict) { *bad = i; return COCO_ERR_DECODE; }
+                o += coco__lfs_put_utf8(dst + o, 0xFFFD);
+                break;
+            }
+            u = be ? (uint32_t)(s[i] << 8 | s[i + 1]) : (uint32_t)(s[i + 1] << 8 | s[i]);
+            if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
+                u2 = be ? (uint32_t)(s[i + 2] << 8 | s[i + 3])
+                        : (uint32_t)(s[i + 3] << 8 | s[i + 2]);
+                if (u2 >= 0xDC00 && u2 <= 0xDFFF) {
+                    o += coco__lfs_put_utf8(dst + o, 0x10000 + ((u - 0xD800) << 10) +
+                                                         (u2 - 0xDC00));
+                    i += 4;
+                    continue;
+                }
+            }
+            if (u >= 0xD800 && u <= 0xDFFF) {                   /* unpaired surrogate */
+                if (strict) { *bad = i; return COCO_ERR_DECODE; }
+                u = 0xFFFD;
+            }
+            o += coco__lfs_put_utf8(dst + o, u);
+            i += 2;
+        }
+        dst[o] = 0;
+        out->ptr = dst;
+        out->len = o;
+        return COCO_OK;
+    }
+    /* UTF-8: validate; copy only when something must be replaced (or no view allowed) */
+    for (i = off; i < n; i += k) {
+        if (s[i] < 0x80) { k = 1; continue; }
+        if (!(k = coco__lfs_utf8_seq(s + i, n - i, &cp, &sub))) break;
+    }
+    if (i >= n) {
+        if (view) {
+            out->ptr = s + off;
+            out->len = n - off;
+            return COCO_OK;
+        }
+        if (!(dst = (unsigned char*)coco_arena_alloc(ar, n - off + 1))) return COCO_ERR_NOMEM;
+        if (n - off) memcpy(dst, s + off, n - off);
+        dst[n - off] = 0;
+        out->ptr = dst;
+        out->len = n - off;
+        return COCO_OK;
+    }
+    if (strict) { *bad = i; return COCO_ERR_DECODE; }
+    if ((n - off) > ((size_t)-1 - 8) / 3) return COCO_ERR_NOMEM;
+    if (!(dst = (unsigned char*)coco_arena_alloc(ar, (n - off) * 3 + 1))) return COCO_ERR_NOMEM;
+    memcpy(dst, s + off, i - off);
+    o = i - off;
+    while (i < n) {
+        if ((k = coco__lfs_utf8_seq(s + i, n - i, &cp, &sub)) != 0) {
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            o += coco__lfs_put_utf8(dst + o, 0xFFFD);
+            i += sub;
+        }
+    }
+    dst[o] = 0;
+    out->ptr = dst;
+    out->len = o;
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_localfs_decode_text(coco_arena* arena, const void* data, size_t len,
+                                              coco_localfs_text_mode mode, coco_bytes* out,
+                                              size_t* bad_offset) {
+    size_t bad = 0;
+    const char* enc;
+    coco_result rc;
+    if (!arena || !out || (len && !data)) return COCO_ERR_INVALID_ARG;
+    rc = coco__lfs_decode(arena, (const unsigned char*)(len ? data : ""), len,
+                          mode == COCO_LOCALFS_TEXT_STRICT, 0, out, &bad, &enc);
+    if (rc == COCO_ERR_DECODE && bad_offset) *bad_offset = bad;
+    return rc;
+}
+
+/* ==============================================================================================
+   >>lfs_impl_file -- file objects: accessors, reads, memo key and two-level memo state (Private)
+   ============================================================================================== */
+struct coco_localfs_file {
+    const char* dir;              /* absolute directory the walk listed (shared) */
+    const char* base;             /* memo identity: "key:NAME" or `dir` (shared) */
+    const char* rel;              /* relative path, NUL-terminated */
+    const char* parent;           /* NUL-terminated copy of the part before the name */
+    const char* stem;             /* NUL-terminated copy of the name without its suffix */
+    size_t      rel_len, name_off, suffix_off;
+    uint64_t    size;
+    int64_t     mtime_ns;
+    const char* error;            /* NULL = healthy */
+    int         is_dir;           /* an unreadable directory listed as an error item */
+};
+
+#define COCO__LFS_BLOCK (64u * 1024u)
+
+COCO__PRIVATE coco_result coco__lfs_memo_key(const void* obj, coco_arena* ar, coco_value* out);
+COCO__PRIVATE coco_result coco__lfs_memo_state(const void* obj, int level, coco_arena* ar,
+                                               coco_value* out);
+static const coco_object_vtable coco__lfs_file_vt = {
+    COCO_LOCALFS_FILE_TYPE, coco__lfs_memo_key, coco__lfs_memo_state
+};
+
+COCO_API const coco_localfs_file* coco_localfs_file_of(const coco_value* v) {
+    if (!v || v->kind != COCO_OBJECT || v->u.obj.vt != &coco__lfs_file_vt) return NULL;
+    return (const coco_localfs_file*)v->u.obj.obj;
+}
+COCO_API const char* coco_localfs_file_path(const coco_localfs_file* f) { return f ? f->rel : ""; }
+COCO_API const char* coco_localfs_file_name(const coco_localfs_file* f) {
+    return f ? f->rel + f->name_off : "";
+}
+COCO_API const char* coco_localfs_file_stem(const coco_localfs_file* f) { return f ? f->stem : ""; }
+COCO_API const char* coco_localfs_file_suffix(const coco_localfs_file* f) {
+    return f ? f->rel + f->suffix_off : "";
+}
+COCO_API const char* coco_localfs_file_parent(const coco_localfs_file* f) {
+    return f ? f->parent : "";
+}
+COCO_API const char* coco_localfs_file_dir(const coco_localfs_file* f) { return f ? f->dir : ""; }
+COCO_API uint64_t coco_localfs_file_size(const coco_localfs_file* f) { return f ? f->size : 0; }
+COCO_API int64_t coco_localfs_file_mtime_ns(const coco_localfs_file* f) {
+    return f ? f->mtime_ns : 0;
+}
+COCO_API const char* coco_localfs_file_error(const coco_localfs_file* f) {
+    return f ? f->error : NULL;
+}
+
+/* dir + "/" + rel in `ar` */
+COCO__PRIVATE char* coco__lfs_full_path(coco_arena* ar, const coco_localfs_file* f) {
+    size_t dl = strlen(f->dir), sep = dl && f->dir[dl - 1] != '/';
+    char* p = (char*)coco_arena_alloc(ar, dl + sep + f->rel_len + 1);
+    if (!p) return NULL;
+    memcpy(p, f->dir, dl);
+    if (sep) p[dl] = '/';
+    memcpy(p + dl + sep, f->rel, f->rel_len + 1);
+    return p;
+}
+
+COCO__PRIVATE int coco__lfs_open_file(coco_arena* ar, const coco_localfs_file* f, char** path,
+                                      char* err, size_t cap) {
+    int fd;
+    struct stat st;
+    if (!(*path = coco__lfs_full_path(ar, f))) {
+        coco__lfs_msg(err, cap, "out of memory");
+        return -2;
+    }
+    if (f->is_dir) {
+        coco__lfs_msg(err, cap, "%s", f->error ? f->error : "not a file");
+        return -1;
+    }
+    do fd = open(*path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        coco__lfs_msg(err, cap, "cannot open '%s': %s", *path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        coco__lfs_msg(err, cap, "cannot read '%s': it is a directory", *path);
+        return -1;
+    }
+    return fd;
+}
+
+/* read() that retries on EINTR; -1 on error */
+COCO__PRIVATE ssize_t coco__lfs_read_some(int fd, void* buf, size_t n) {
+    ssize_t r;
+    do r = read(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+COCO__PRIVATE coco_result coco__lfs_read(const coco_localfs_file* f, coco_arena* ar,
+                                         size_t max_bytes, coco_bytes* out, char* err,
+                                         size_t cap) {
+    char* path;
+    int fd = coco__lfs_open_file(ar, f, &path, err, cap);
+    struct stat st;
+    size_t want = max_bytes ? max_bytes : (size_t)-1 - 1, bufcap, got = 0;
+    unsigned char* buf;
+    out->ptr = "";
+    out->len = 0;
+    if (fd == -2) return COCO_ERR_NOMEM;
+    if (fd < 0) return COCO_ERR_IO;
+    bufcap = (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < want)
+             ? (size_t)st.st_size : (want < COCO__LFS_BLOCK ? want : COCO__LFS_BLOCK);
+    if (!(buf = (unsigned char*)coco_arena_alloc(ar, bufcap + 1))) { close(fd); return COCO_ERR_NOMEM; }
+    for (;;) {
+        ssize_t r;
+        if (got == bufcap) {                   /* full: the file grew, or its size was unknown */
+            size_t ncap;
+            unsigned char* nb;
+            if (got >= want) break;
+            ncap = bufcap > want / 2 ? want : bufcap * 2 + COCO__LFS_BLOCK;
+            if (ncap > want) ncap = want;
+            if (!(nb = (unsigned char*)coco_arena_alloc(ar, ncap + 1))) {
+                close(fd);
+                return COCO_ERR_NOMEM;
+            }
+            memcpy(nb, buf, got);
+            buf = nb;
+            bufcap = ncap;
+        }
+        r = coco__lfs_read_some(fd, buf + got, bufcap - got);
+        if (r < 0) {
+            coco__lfs_msg(err, cap, "cannot read '%s': %s", path, strerror(errno));
+            close(fd);
+            return COCO_ERR_IO;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = 0;
+    out->ptr = buf;
+    out->len = got;
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_localfs_file_read(const coco_localfs_file* f, coco_ctx* ctx,
+                                            size_t max_bytes, coco_bytes* out) {
+    char err[COCO__LFS_ERRCAP];
+    coco_result rc;
+    coco_arena* ar = coco_ctx_arena(ctx);
+    if (!f || !ar || !out) return COCO_ERR_INVALID_ARG;
+    err[0] = 0;
+    rc = coco__lfs_read(f, ar, max_bytes, out, err, sizeof err);
+    if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_localfs_file_read_text(const coco_localfs_file* f, coco_ctx* ctx,
+                                                 coco_localfs_text_mode mode, coco_bytes* out) {
+    char err[COCO__LFS_ERRCAP];
+    coco_bytes raw;
+    coco_result rc;
+    size_t bad = 0;
+    const char* enc = "UTF-8";
+    coco_arena* ar = coco_ctx_arena(ctx);
+    if (!f || !ar || !out) return COCO_ERR_INVALID_ARG;
+    err[0] = 0;
+    if ((rc = coco__lfs_read(f, ar, 0, &raw, err, sizeof err)) != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
+    rc = coco__lfs_decode(ar, (const unsigned char*)raw.ptr, raw.len,
+                          mode == COCO_LOCALFS_TEXT_STRICT, 1, out, &bad, &enc);
+    if (rc == COCO_ERR_DECODE) {
+        char* path = coco__lfs_full_path(ar, f);
+        return coco_ctx_fail(ctx, rc, "'%s': invalid %s at byte %lu", path ? path : f->rel, enc,
+                             (unsigned long)bad);
+    }
+    return rc;
+}
+
+/* ---- memo key and state ---------------------------------------------------------------------- */
+COCO__PRIVATE coco_result coco__lfs_memo_key(const void* obj, coco_arena* ar, coco_value* out) {
+    const coco_localfs_file* f = (const coco_localfs_file*)obj;
+    coco_value* two = (coco_value*)coco_arena_alloc(ar, 2 * sizeof *two);
+    if (!two) return COCO_ERR_NOMEM;
+    two[0] = coco_str(f->base);
+    two[1] = coco_strn(f->rel, f->rel_len);
+    *out = coco_list(two, 2);
+    return COCO_OK;
+}
+
+/* BLAKE3 fingerprint of the content, read in 64 KiB blocks; 0 or -1 with a message */
+COCO__PRIVATE int coco__lfs_hash_fd(int fd, unsigned char* buf, size_t cap, coco_fp* out) {
+    coco_hasher h;
+    coco_hasher_init(&h);
+    for (;;) {
+        ssize_t r = coco__lfs_read_some(fd, buf, cap);
+        if (r < 0) return -1;
+        if (r == 0) break;
+        coco_hasher_update(&h, buf, (size_t)r);
+    }
+    *out = coco_hasher_fp(&h);
+    return 0;
+}
+
+/* Level 0: [size, mtime ns] from the walk.  Level 1: the content fingerprint (16 bytes).  An
+   item that cannot be read states "error..." at both levels: never equal to a healthy state,
+   so the component runs and reports the error when it reads the file. */
+COCO__PRIVATE coco_result coco__lfs_memo_state(const void* obj, int level, coco_arena* ar,
+                                               coco_value* out) {
+    const coco_localfs_file* f = (const coco_localfs_file*)obj;
+    char err[COCO__LFS_ERRCAP];
+    char* path;
+    unsigned char* buf;
+    coco_fp fp;
+    int fd, e;
+    if (f->error) {
+        *out = coco_str("error");
+        return COCO_OK;
+    }
+    if (level == 0) {
+        coco_value* two = (coco_value*)coco_arena_alloc(ar, 2 * sizeof *two);
+        if (!two) return COCO_ERR_NOMEM;
+        two[0] = coco_int((int64_t)f->size);
+        two[1] = coco_int(f->mtime_ns);
+        *out = coco_list(two, 2);
+        return COCO_OK;
+    }
+    err[0] = 0;
+    if ((fd = coco__lfs_open_file(ar, f, &path, err, sizeof err)) == -2) return COCO_ERR_NOMEM;
+    if (fd >= 0) {
+        if (!(buf = (unsigned char*)coco_arena_alloc(ar, COCO__LFS_BLOCK))) {
+            close(fd);
+            return COCO_ERR_NOMEM;
+        }
+        e = coco__lfs_hash_fd(fd, buf, COCO__LFS_BLOCK, &fp);
+        if (e) coco__lfs_msg(err, sizeof err, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        if (!e) {
+            unsigned char* p = (unsigned char*)coco_arena_alloc(ar, 16);
+            if (!p) return COCO_ERR_NOMEM;
+            memcpy(p, fp.bytes, 16);
+            *out = coco_bytes_val(p, 16);
+            return COCO_OK;
+        }
+    }
+    {
+        char* m = coco_arena_strndup(ar, err, strlen(err));
+        *out = coco_str(m ? m : "error");
+    }
+    return COCO_OK;
+}
+
+/* ==============================================================================================
+   >>lfs_impl_walk -- listing directories: openat/fdopendir, d_type, one fstatat per file (Private)
+   Directories are read from a work list, real ones before those reached through a symlink, so
+   a directory reachable both ways is listed under its real path.  Every directory read is
+   remembered by (dev, ino): a symlinked directory already read (an ancestor: a loop) is
+   skipped.  Transient buffers use malloc; everything handed out lives in the arena.
+   ============================================================================================== */
+typedef struct coco__lfs_devino { uint64_t dev, ino; } coco__lfs_devino;
+
+typedef struct coco__lfs_work { size_t off, len; } coco__lfs_work;   /* a string in `pool` */
+
+typedef struct coco__lfs_walker {
+    coco_arena*       ar;
+    const coco_glob*  g;
+    coco__lfs_gsim    sm;
+    int               rootfd;
+    const char*       dir;        /* absolute, in the arena */
+    const char*       base;       /* memo identity, in the arena */
+    int               recursive;
+    uint64_t          max_size;
+    uid_t             euid;
+    gid_t*            groups;     /* effective gid first */
+    int               ngroups;
+    coco__lfs_vec     files;      /* coco_localfs_file* */
+    coco__lfs_vec     pool;       /* relative directory paths */
+    coco__lfs_vec     real, links;/* coco__lfs_work stacks */
+    coco__lfs_vec     rel;        /* scratch: the entry's relative path */
+    coco__lfs_devino* seen;       /* open-addressing set of directories read */
+    size_t            nseen, seen_cap;
+    size_t            nerrors, nskipped, ndirs;
+    int               nomem;
+    char*             err;        /* first directory error */
+    size_t            cap;
+} coco__lfs_walker;
+
+COCO__PRIVATE uint64_t coco__lfs_mix(uint64_t x) {
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdull; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* 1 if (dev, ino) was new and is now remembered, 0 if seen before, -1 out of memory */
+COCO__PRIVATE int coco__lfs_seen_add(coco__lfs_walker* w, uint64_t dev, uint64_t ino) {
+    size_t i, mask;
+    if ((w->nseen + 1) * 2 > w->seen_cap) {
+        size_t ncap = w->seen_cap ? w->seen_cap * 2 : 64, j;
+        coco__lfs_devino* ns = (coco__lfs_devino*)malloc(ncap * sizeof *ns);
+        if (!ns) return -1;
+        for (j = 0; j < ncap; j++) ns[j].dev = ns[j].ino = UINT64_MAX;
+        for (j = 0; j < w->seen_cap; j++) {
+            if (w->seen[j].ino == UINT64_MAX && w->seen[j].dev == UINT64_MAX) continue;
+            i = (size_t)coco__lfs_mix(w->seen[j].dev * 31 + w->seen[j].ino) & (ncap - 1);
+            while (ns[i].ino != UINT64_MAX || ns[i].dev != UINT64_MAX) i = (i + 1) & (ncap - 1);
+            ns[i] = w->seen[j];
+        }
+        free(w->seen);
+        w->seen = ns;
+        w->seen_cap = ncap;
+    }
+    mask = w->seen_cap - 1;
+    i = (size_t)coco__lfs_mix(dev * 31 + ino) & mask;
+    while (w->seen[i].ino != UINT64_MAX || w->seen[i].dev != UINT64_MAX) {
+        if (w->seen[i].dev == dev && w->seen[i].ino == ino) return 0;
+        i = (i + 1) & mask;
+    }
+    w->seen[i].dev = dev;
+    w->seen[i].ino = ino;
+    w->nseen++;
+    return 1;
+}
+
+/* readable by this process, judging by the permission bits */
+COCO__PRIVATE int coco__lfs_readable(const coco__lfs_walker* w, const struct stat* st) {
+    int i;
+    if (w->euid == 0) return 1;
+    if (st->st_uid == w->euid) return (st->st_mode & S_IRUSR) != 0;
+    for (i = 0; i < w->ngroups; i++)
+        if (w->groups[i] == st->st_gid) return (st->st_mode & S_IRGRP) != 0;
+    return (st->st_mode & S_IROTH) != 0;
+}
+
+/* Adds an item for rel[0..len); `st` NULL for error items. */
+COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len,
+                                const struct stat* st, const char* error, int is_dir) {
+    coco_localfs_file* f;
+    size_t name_off = len, dot, stem_len, i;
+    char *p, *msg = NULL;
+    while (name_off > 0 && rel[name_off - 1] != '/') name_off--;
+    dot = len;
+    for (i = len; i > name_off; i--)
+        if (rel[i - 1] == '.') { dot = i - 1; break; }
+    if (dot == name_off || dot + 1 >= len) dot = len;         /* ".bashrc", "a." */
+    stem_len = dot - name_off;
+    f = (coco_localfs_file*)coco_arena_alloc(w->ar, sizeof *f + len + 1 + name_off + 1 +
+                                             stem_len + 1);
+    if (error && !(msg = coco_arena_strndup(w->ar, error, strlen(error)))) f = NULL;
+    if (!f) { w->nomem = 1; return -1; }
+    memset(f, 0, sizeof *f);
+    p = (char*)(f + 1);
+    memcpy(p, rel, len);
+    p[len] = 0;
+    f->rel = p;
+    p += len + 1;
+    if (name_off) memcpy(p, rel, name_off - 1);
+    p[name_off ? name_off - 1 : 0] = 0;
+    f->parent = p;
+    p += name_off + 1;
+    memcpy(p, rel + name_off, stem_len);
+    p[stem_len] = 0;
+    f->stem = p;
+    f->rel_len = len;
+    f->name_off = name_off;
+    f->suffix_off = dot;
+    f->dir = w->dir;
+    f->base = w->base;
+    f->error = msg;
+    f->is_dir = is_dir;
+    if (st) {
+        f->size = (uint64_t)st->st_size;
+        f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + (int64_t)st->st_mtim.tv_nsec;
+    }
+    if (msg) w->nerrors++;
+    if (coco__lfs_vec_put(&w->files, &f, sizeof f)) { w->nomem = 1; return -1; }
+    return 0;
+}
+
+COCO__PRIVATE void coco__lfs_push_dir(coco__lfs_walker* w, int via_link) {
+    coco__lfs_work wk;
+    wk.off = w->pool.len;
+    wk.len = w->rel.len;
+    if (coco__lfs_vec_put(&w->pool, w->rel.p, w->rel.len) ||
+        coco__lfs_vec_put(via_link ? &w->links : &w->real, &wk, sizeof wk))
+        w->nomem = 1;
+}
+
+COCO__PRIVATE void coco__lfs_dir_error(coco__lfs_walker* w, const char* rel, size_t len, int e,
+                                       const char* what) {
+    char msg[COCO__LFS_ERRCAP];
+    coco__lfs_msg(msg, sizeof msg, "cannot %s directory '%s%s%.*s': %s", what, w->dir,
+                  len ? "/" : "", (int)len, rel, strerror(e));
+    if (w->err && !w->err[0]) coco__lfs_msg(w->err, w->cap, "%s", msg);
+    if (len) coco__lfs_add(w, rel, len, NULL, msg, 1);
+}
+
+/* One directory entry `name` of the directory `dfd`; w->rel holds its relative path. */
+COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* name, int dtype) {
+    struct stat st;
+    char msg[COCO__LFS_ERRCAP];
+    const char* rel = w->rel.p;
+    size_t len = w->rel.len - 1;                     /* w->rel is NUL-terminated */
+    int via_link = 0, e;
+    if (dtype == COCO__LFS_DT_DIR) {
+        if (w->recursive && coco__lfs_gdir(w->g, rel, len, &w->sm)) coco__lfs_push_dir(w, 0);
+        return;
+    }
+    if (dtype == COCO__LFS_DT_REG && !coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
+    if (dtype == COCO__LFS_DT_REG || dtype == COCO__LFS_DT_UNKNOWN) {
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) goto stat_failed;
+        if (S_ISLNK(st.st_mode)) dtype = COCO__LFS_DT_LNK;
+    }
+    if (dtype == COCO__LFS_DT_LNK) {
+        via_link = 1;
+        if (fstatat(dfd, name, &st, 0) != 0) {
+            if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) return;   /* dangling */
+            goto stat_failed;
+        }
+    } else if (dtype != COCO__LFS_DT_REG && dtype != COCO__LFS_DT_UNKNOWN) {
+        return;                                      /* fifo, socket, device */
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (w->recursive && coco__lfs_gdir(w->g, rel, len, &w->sm)) coco__lfs_push_dir(w, via_link);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) return;
+    if (dtype != COCO__LFS_DT_REG && !coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
+    if (w->max_size && (uint64_t)st.st_size > w->max_size) { w->nskipped++; return; }
+    if (!coco__lfs_readable(w, &st)) {
+        coco__lfs_msg(msg, sizeof msg, "cannot read '%s/%s': %s", w->dir, rel, strerror(EACCES));
+        coco__lfs_add(w, rel, len, &st, msg, 0);
+        return;
+    }
+    coco__lfs_add(w, rel, len, &st, NULL, 0);
+    return;
+stat_failed:
+    e = errno;
+    if (!coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
+    coco__lfs_msg(msg, sizeof msg, "cannot stat '%s/%s': %s", w->dir, rel, strerror(e));
+    coco__lfs_add(w, rel, len, NULL, msg, 0);
+}
+
+/* Reads the directory at pool[wk]: its files become items, its subdirectories work. */
+COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, int via_link) {
+    char* rel;
+    int dfd, e;
+    DIR* d;
+    struct stat st;
+    struct dirent* ent;
+    if (coco__lfs_vec_reserve(&w->rel, wk.len + 1)) { w->nomem = 1; return; }
+    memcpy(w->rel.p, w->pool.p + wk.off, wk.len);
+    w->rel.p[wk.len] = 0;
+    rel = w->rel.p;
+    if (wk.len == 0) dfd = dup(w->rootfd);
+    else {
+        do dfd = openat(w->rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        while (dfd < 0 && errno == EINTR);
+    }
+    if (dfd < 0) {
+        e = errno;
+        if (via_link && (e == ENOENT || e == ELOOP)) return;     /* gone meanwhile */
+        coco__lfs_dir_error(w, rel, wk.len, e, "open");
+        return;
+    }
+    if (fstat(dfd, &st) != 0) {
+        e = errno;
+        close(dfd);
+        coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "stat");
+        return;
+    }
+    if (wk.len) {                                   /* the root was added by the caller */
+        int r = coco__lfs_seen_add(w, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+        if (r < 0) { close(dfd); w->nomem = 1; return; }
+        if (r == 0) { close(dfd); return; }          /* listed already, or a symlink loop */
+    }
+    if (!(d = fdopendir(dfd))) {
+        e = errno;
+        close(dfd);
+        coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "read");
+        return;
+    }
+    w->ndirs++;
+    for (;;) {
+        size_t nlen;
+        errno = 0;
+        if (!(ent = readdir(d))) break;
+        if (ent->d_name[0] == '.' && (ent->d_name[1] == 0 ||
+                                      (ent->d_name[1] == '.' && ent->d_name[2] == 0)))
+            continue;
+        nlen = strlen(ent->d_name);
+        if (coco__lfs_is_tmpname(ent->d_name, nlen, NULL)) continue;
+        w->rel.len = 0;
+        if (coco__lfs_vec_put(&w->rel, w->pool.p + wk.off, wk.len) ||
+            (wk.len && coco__lfs_vec_put(&w->rel, "/", 1)) ||
+            coco__lfs_vec_put(&w->rel, ent->d_name, nlen + 1)) { w->nomem = 1; break; }
+        coco__lfs_entry(w, dirfd(d), ent->d_name, COCO__LFS_DTYPE(ent));
+        if (w->nomem) break;
+    }
+    e = errno;
+    closedir(d);
+    if (!ent && e && !w->nomem) coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "read");
+}
+
+COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
+    const coco_localfs_file* x = *(const coco_localfs_file* const*)a;
+    const coco_localfs_file* y = *(const coco_localfs_file* const*)b;
+    size_t n = x->rel_len < y->rel_len ? x->rel_len : y->rel_len;
+    int c = memcmp(x->rel, y->rel, n);
+    if (c) return c;
+    return x->rel_len < y->rel_len ? -1 : x->rel_len > y->rel_len;
+}
+
+/* The walk proper.  `key_name` NULL: the base is the absolute directory. */
+COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const char* key_name,
+                                         const coco_localfs_walk_desc* d,
+                                         coco_localfs_items* out, char* err, size_t cap) {
+    coco__lfs_walker w;
+    coco_glob* own = NULL;
+    coco_result rc = COCO_OK;
+    char* real = NULL;
+    struct stat st;
+    size_t i, n;
+    coco_value *keys, *items;
+    coco__lfs_work wk;
+    memset(out, 0, sizeof *out);
+    memset(&w, 0, sizeof w);
+    w.rootfd = -1;
+    w.err = err;
+    w.cap = cap;
+    if (err && cap) err[0] = 0;
+    coco__lfs_vec_init(&w.files, NULL);
+    coco__lfs_vec_init(&w.pool, NULL);
+    coco__lfs_vec_init(&w.real, NULL);
+    coco__lfs_vec_init(&w.links, NULL);
+    coco__lfs_vec_init(&w.rel, NULL);
+    w.ar = ar;
+    w.recursive = d->recursive;
+    w.max_size = d->max_file_size;
+    w.g = d->glob;
+    if (!w.g) {
+        coco_glob_desc gd;
+        memset(&gd, 0, sizeof gd);
+        gd.include = d->include;
+        gd.ninclude = d->ninclude;
+        gd.exclude = d->exclude;
+        gd.nexclude = d->nexclude;
+        if ((rc = coco_glob_compile(&gd, &own, err, cap)) != COCO_OK) return rc;
+        w.g = own;
+    }
+    if (coco__lfs_gsim_init(&w.sm, w.g)) { rc = COCO_ERR_NOMEM; goto done; }
+    do w.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (w.rootfd < 0 && errno == EINTR);
+    if (w.rootfd < 0 || fstat(w.rootfd, &st) != 0 || !(real = realpath(dir, NULL))) {
+        int e = errno;
+        coco__lfs_msg(err, cap, "walk: cannot open directory '%s': %s", dir, strerror(e));
+        rc = e == ENOENT || e == ENOTDIR ? COCO_ERR_NOT_FOUND : e == ENOMEM ? COCO_ERR_NOMEM
+                                                                          : COCO_ERR_IO;
+        goto done;
+    }
+    w.dir = coco_arena_strndup(ar, real, strlen(real));
+    if (key_name) {
+        size_t kl = strlen(key_name);
+        char* b = (char*)coco_arena_alloc(ar, kl + 5);
+        if (b) { memcpy(b, "key:", 4); memcpy(b + 4, key_name, kl + 1); }
+        w.base = b;
+    } else w.base = w.dir;
+    w.euid = geteuid();
+    if (w.euid != 0) {
+        int ng = getgroups(0, NULL);
+        if (ng < 0) ng = 0;
+        w.groups = (gid_t*)coco_arena_alloc(ar, ((size_t)ng + 1) * sizeof *w.groups);
+        if (w.groups) {
+            w.groups[0] = getegid();
+            ng = ng ? getgroups(ng, w.groups + 1) : 0;
+            w.ngroups = 1 + (ng > 0 ? ng : 0);
+        }
+    }
+    if (!w.dir || !w.base || (w.euid != 0 && !w.groups) ||
+        coco__lfs_seen_add(&w, (uint64_t)st.st_dev, (uint64_t)st.st_ino) < 0) {
+        rc = COCO_ERR_NOMEM;
+        goto done;
+    }
+    wk.off = 0;
+    wk.len = 0;
+    coco__lfs_read_dir(&w, wk, 0);
+    while (!w.nomem) {
+        int via = 0;
+        if (w.real.len) {
+            w.real.len -= sizeof wk;
+            memcpy(&wk, w.real.p + w.real.len, sizeof wk);
+        } else if (w.links.len) {
+            w.links.len -= sizeof wk;
+            memcpy(&wk, w.links.p + w.links.len, sizeof wk);
+            via = 1;
+        } else break;
+        coco__lfs_read_dir(&w, wk, via);
+    }
+    if (w.nomem) { rc = COCO_ERR_NOMEM; goto done; }
+    n = w.files.len / sizeof(coco_localfs_file*);
+    if (n) qsort(w.files.p, n, sizeof(coco_localfs_file*), coco__lfs_cmp);
+    keys = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *keys);
+    items = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *items);
+    if (!keys || !items) { rc = COCO_ERR_NOMEM; goto done; }
+    for (i = 0; i < n; i++) {
+        const coco_localfs_file* f = ((coco_localfs_file**)(void*)w.files.p)[i];
+        keys[i] = coco_strn(f->rel, f->rel_len);
+        items[i] = coco_object(&coco__lfs_file_vt, f);
+    }
+    out->keys = keys;
+    out->items = items;
+    out->n = n;
+    out->nerrors = w.nerrors;
+    out->nskipped = w.nskipped;
+    out->ndirs = w.ndirs;
+    if (err && err[0]) rc = COCO_ERR_IO;            /* a subdirectory could not be read */
+done:
+    if (rc == COCO_ERR_NOMEM && err && cap) coco__lfs_msg(err, cap, "walk of '%s': out of memory", dir);
+    if (w.rootfd >= 0) close(w.rootfd);
+    free(real);
+    free(w.seen);
+    coco__lfs_gsim_free(&w.sm);
+    coco_glob_destroy(own);
+    coco__lfs_vec_free(&w.files);
+    coco__lfs_vec_free(&w.pool);
+    coco__lfs_vec_free(&w.real);
+    coco__lfs_vec_free(&w.links);
+    coco__lfs_vec_free(&w.rel);
+    return rc;
+}
+
+COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_desc* desc,
+                                       coco_localfs_items* out) {
+    char err[COCO__LFS_ERRCAP];
+    const char* dir;
+    coco_arena* ar = coco_ctx_arena(ctx);
+    coco_result rc;
+    if (out) memset(out, 0, sizeof *out);
+    if (!ar || !desc || !out) return COCO_ERR_INVALID_ARG;
+    if (!desc->path == !desc->context_key)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "localfs walk at %s: give either a path "
+                             "or a context_key", coco_ctx_path(ctx));
+    dir = desc->path;
+    if (desc->context_key) {
+        if (!(dir = (const char*)coco_use(ctx, desc->context_key))) return COCO_ERR_NOT_FOUND;
+        if (!*dir)
+            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "localfs walk: context key '%s' "
+                                 "holds an empty path", desc->context_key);
+    }
+    err[0] = 0;
+    rc = coco__lfs_walk(ar, dir, desc->context_key, desc, out, err, sizeof err);
+    if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
+    return COCO_OK;
 }

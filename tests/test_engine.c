@@ -1614,6 +1614,199 @@ static void tgt07_user_managed_container_is_never_created_or_dropped(void) {
     world_close(&w);
 }
 
+
+/* ---- error handlers, keys, map, memo details, uuids ------------------------------------------ */
+static int g_scoped_seen, g_env_seen;
+static char g_scoped_path[128];
+static int scoped_handler(void* user, const coco_error_info* e) {
+    (void)user;
+    BUMP(g_scoped_seen);
+    coco__mutex_lock(&g_tmutex);
+    snprintf(g_scoped_path, sizeof g_scoped_path, "%s", e->path);
+    coco__mutex_unlock(&g_tmutex);
+    return strstr(e->path, "handled") != NULL;   /* deals with one child, passes the other on */
+}
+static void env_handler(void* user, const coco_error_info* e) { (void)user; (void)e; BUMP(g_env_seen); }
+static coco_result failing_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)a; (void)n; (void)r;
+    return coco_ctx_fail(ctx, COCO_ERR_CONNECTOR, "child fails");
+}
+static const coco_fn failing_fn = { "failing", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, failing_body };
+static coco_result handlers_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    coco_ctx_on_error(ctx, scoped_handler, NULL);
+    if ((rc = coco_mount(ctx, coco_str("handled"), &failing_fn, NULL, 0)) != COCO_OK) return rc;
+    if ((rc = coco_mount(ctx, coco_str("passed-on"), &failing_fn, NULL, 0)) != COCO_OK) return rc;
+    return coco_declare(ctx, g_tgt, coco_str("root"), coco_str("fine"));
+}
+static const coco_fn handlers_fn = { "handlers_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, handlers_main };
+
+/* a background child's failure is isolated; handlers see it, nearest first */
+static void errors_scoped_handlers_and_isolated_failures(void) {
+    world w;
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_stats st;
+    world_new(&w);
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = w.db;
+    ed.on_error = env_handler;
+    g_scoped_seen = g_env_seen = 0;
+    REQUIRE(coco_env_open(&ed, &w.env) == COCO_OK);
+    REQUIRE(coco_target_register(w.env, "mem", &mt_vt, &T, &g_tgt) == COCO_OK);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "app";
+    ad.main = &handlers_fn;
+    REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);   /* not on the critical path */
+    CHECK_STR_EQ(mt_get(&T, "root"), "fine");
+    CHECK_INT_EQ(g_scoped_seen, 2);
+    CHECK_INT_EQ(g_env_seen, 1);                    /* only the one passed on */
+    CHECK(stat_of(&st, "failing") && stat_of(&st, "failing")->errors == 2);
+    {
+        coco_fn_stats snap[8];
+        size_t n = coco_app_stats_snapshot(w.app, snap, 8);
+        CHECK(n >= 2);
+    }
+    world_close(&w);
+}
+
+/* COMP-05: symbol vs string, int vs string, tuples */
+static coco_result keys_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value tup[2];
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    tup[0] = coco_str("a"); tup[1] = coco_int(1);
+    if (!rc) rc = coco_mount(ctx, coco_symbol("x"), &trivial_fn, NULL, 0);
+    if (!rc) rc = coco_mount(ctx, coco_str("x"), &trivial_fn, NULL, 0);
+    if (!rc) rc = coco_mount(ctx, coco_int(1), &trivial_fn, NULL, 0);
+    if (!rc) rc = coco_mount(ctx, coco_str("1"), &trivial_fn, NULL, 0);
+    if (!rc) rc = coco_mount(ctx, coco_list(tup, 2), &trivial_fn, NULL, 0);
+    if (!rc) rc = coco_mount(ctx, coco_float(1.5), &trivial_fn, NULL, 0);  /* not a key kind */
+    return rc;
+}
+static const coco_fn keys_fn = { "keys_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, keys_main };
+static void comp05_key_kinds_are_distinct(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &keys_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_ERR_INVALID_ARG);   /* the float key, after five distinct */
+    CHECK_INT_EQ(calls_main, 5);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "child key of kind");
+    world_close(&w);
+}
+
+/* COMP-07: map_call returns results in input order, no child components */
+static coco_result map_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value items[5], rets[5];
+    coco_result rc;
+    int i;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < 5; i++) items[i] = coco_int(i);
+    if ((rc = coco_map_call(ctx, &helper_fn, items, 5, rets)) != COCO_OK) return rc;
+    for (i = 0; i < 5; i++) if (rets[i].u.i != i + 1) return COCO_ERR_STATE;
+    return COCO_OK;
+}
+static const coco_fn map_fn = { "map_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, map_main };
+static void comp07_map_call_in_order_without_children(void) {
+    world w;
+    coco_store_stats ss;
+    world_new(&w);
+    fns_set(1, COCO_TRACK_FULL, 1, 1, NULL);
+    REQUIRE(world_open(&w, &map_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    coco_store_stats_get(coco_env_store(w.env), &ss);
+    CHECK_INT_EQ(ss.keys, 1);                         /* the root's record only */
+    world_close(&w);
+}
+
+/* MEMO-11, MEMO-12, MEMO-13: call memo inside a re-run component */
+static int g_chunks[4], g_nchunks;
+static coco_result chunk_embed(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    (void)ctx; (void)n;
+    BUMP(calls_inner);
+    *r = coco_int(a[0].u.i * 100);
+    return COCO_OK;
+}
+static const coco_fn chunk_embed_fn = { "chunk_embed", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, chunk_embed };
+static coco_result chunk_doc(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    int i;
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    BUMP(calls_child);
+    for (i = 0; i < g_nchunks; i++) {
+        coco_value c = coco_int(g_chunks[i]), e;
+        char k[32];
+        if ((rc = coco_call(ctx, &chunk_embed_fn, &c, 1, &e)) != COCO_OK) return rc;
+        snprintf(k, sizeof k, "chunk%d", i);
+        if ((rc = coco_declare(ctx, g_tgt, coco_str(k), e)) != COCO_OK) return rc;
+    }
+    return COCO_OK;
+}
+static coco_fn chunk_doc_fn = { "chunk_doc", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, chunk_doc };
+static coco_result chunk_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value arg = coco_int(g_chunks[0] * 1000 + g_nchunks * 10 + g_chunks[g_nchunks - 1]);
+    (void)a; (void)n; (void)r;
+    return coco_mount(ctx, coco_str("doc"), &chunk_doc_fn, &arg, 1);
+}
+static const coco_fn chunk_main_fn = { "chunk_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, chunk_main };
+static void memo11_12_13_call_memo_inside_rerun_component(void) {
+    world w;
+    coco_store_stats s1, s2;
+    world_new(&w);
+    g_chunks[0] = 1; g_chunks[1] = 2; g_chunks[2] = 3; g_nchunks = 3;
+    REQUIRE(world_open(&w, &chunk_main_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_inner, 3);
+    g_chunks[2] = 4;                                  /* MEMO-11: one new chunk */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_child, 2);
+    CHECK_INT_EQ(calls_inner, 4);                     /* only the new chunk was embedded */
+    world_close(&w);
+    chunk_doc_fn.version = 2;                         /* MEMO-12: split logic changed, same chunks */
+    REQUIRE(world_open(&w, &chunk_main_fn, "app") == COCO_OK);
+    REQUIRE(coco_fn_register(w.env, &chunk_embed_fn) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_child, 3);
+    CHECK_INT_EQ(calls_inner, 4);                     /* every embed call was a hit */
+    coco_store_stats_get(coco_env_store(w.env), &s1);
+    g_nchunks = 1;                                    /* MEMO-13: entries not touched are dropped */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    coco_store_stats_get(coco_env_store(w.env), &s2);
+    CHECK(s2.live_bytes < s1.live_bytes);
+    g_nchunks = 3;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(calls_inner, 6);                     /* chunks 2 and 4 were forgotten */
+    chunk_doc_fn.version = 1;
+    world_close(&w);
+}
+
+/* ID-03 */
+static uint8_t g_uuids[3][16];
+static coco_result uuid_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    if (!rc) rc = coco_generate_uuid(ctx, coco_str("x"), g_uuids[0]);
+    if (!rc) rc = coco_uuid_next(ctx, coco_str("c"), g_uuids[1]);
+    if (!rc) rc = coco_uuid_next(ctx, coco_str("c"), g_uuids[2]);
+    return rc;
+}
+static const coco_fn uuid_fn = { "uuid_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, uuid_main };
+static void id03_uuids_are_stable_and_distinct(void) {
+    world w;
+    uint8_t first[3][16];
+    world_new(&w);
+    REQUIRE(world_open(&w, &uuid_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    memcpy(first, g_uuids, sizeof first);
+    CHECK(memcmp(first[1], first[2], 16) != 0);
+    CHECK_INT_EQ(first[0][6] >> 4, 4);               /* version 4 */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_MEM_EQ(g_uuids, first, sizeof first);
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1673,6 +1866,11 @@ int main(int argc, char** argv) {
     RUN(batch_calls_coalesce_and_serial_runs_alone);
     RUN(tgt06_08_container_schema_changes_backfill);
     RUN(tgt07_user_managed_container_is_never_created_or_dropped);
+    RUN(errors_scoped_handlers_and_isolated_failures);
+    RUN(comp05_key_kinds_are_distinct);
+    RUN(comp07_map_call_in_order_without_children);
+    RUN(memo11_12_13_call_memo_inside_rerun_component);
+    RUN(id03_uuids_are_stable_and_distinct);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
