@@ -24,9 +24,9 @@
        coco_store_close(st);
 
    CONTENTS (grep for the >>tag)
-       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store  >>api_engine
+       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store  >>api_engine  >>api_cli
        >>impl_config >>impl_platform >>impl_util >>impl_log >>impl_fp >>impl_value
-       >>impl_store  >>impl_engine
+       >>impl_store  >>impl_engine   >>impl_cli
 
    COMPILE-TIME OPTIONS (define before including the implementation)
        COCOINDEX_STATIC      all functions static to the translation unit
@@ -845,6 +845,44 @@ COCO_API coco_result coco_generate_id(coco_ctx* ctx, coco_value dep, int64_t* ou
 COCO_API coco_result coco_id_next(coco_ctx* ctx, coco_value dep, int64_t* out);
 COCO_API coco_result coco_generate_uuid(coco_ctx* ctx, coco_value dep, uint8_t out[16]);
 COCO_API coco_result coco_uuid_next(coco_ctx* ctx, coco_value dep, uint8_t out[16]);
+
+
+/* ==============================================================================================
+   >>api_cli -- the standard command line of every app (Public)
+   ============================================================================================== */
+
+/* An app option such as  --src DIR : the value is stored into *value (which holds the
+   default before parsing).  Options may stand before or after the verb. */
+typedef struct coco_cli_option {
+    const char*  name;            /* "--src"                                                */
+    const char*  metavar;         /* "DIR" (NULL: a flag; *value becomes "1")               */
+    const char*  help;
+    const char** value;
+} coco_cli_option;
+
+typedef struct coco_main_desc {
+    const char*            name;       /* app name (also the state's namespace)             */
+    const char*            about;      /* one line for --help                                */
+    const coco_fn*         main;
+    coco_value             arg;
+    const coco_cli_option* options;
+    size_t                 noptions;
+    /* called with the env open and the options parsed, before any verb runs: register
+       targets and functions, provide context.  Return non-OK to stop (exit code 1). */
+    coco_result (*setup)(void* user, coco_env* env);
+    void*                  user;
+    uint32_t               threads;    /* as coco_env_desc.threads                           */
+} coco_main_desc;
+
+/* coco_main
+   The standard CLI:  APP [--db PATH] VERB [options]
+     update [--live] [--full-reprocess] [--quiet]   catch up (and follow live sources)
+     drop [--yes]                                   delete every target state, then the state
+     show                                           component tree with target states
+     stats                                          counts of what the state holds
+   --db PATH, else $COCOINDEX_DB, else ./cocoindex.db.  --help anywhere.  Exit codes: 0 ok,
+   1 failure (message on stderr), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
+COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -7471,6 +7509,263 @@ out:
     coco__run_free(&run);
     return rc;
 }
+
+/* ==============================================================================================
+   >>impl_cli -- coco_main (Private, public wrapper last)
+   Depends on: >>impl_engine.
+   ============================================================================================== */
+#if COCO__HAS_FS
+#include <signal.h>
+
+static volatile int coco__cli_stop;   /* polled by the live loop every 50 ms */
+static void coco__cli_on_signal(int sig) { (void)sig; coco__cli_stop = 1; }
+
+COCO__PRIVATE void coco__cli_usage(FILE* f, const char* prog, const coco_main_desc* d) {
+    size_t i;
+    fprintf(f, "%s%s%s\n\n", d->name, d->about ? " - " : "", d->about ? d->about : "");
+    fprintf(f, "usage: %s [--db PATH] <verb> [options]\n\n", prog);
+    fprintf(f, "verbs:\n"
+               "  update [--live] [--full-reprocess] [--quiet]\n"
+               "                      bring the targets up to date (--live: keep following changes)\n"
+               "  drop [--yes]        delete every target state this app created, then its state\n"
+               "  show                the component tree with its target states\n"
+               "  stats               counts of components, target states and memo entries\n\n"
+               "options:\n"
+               "  --db PATH           state db (default: $COCOINDEX_DB, else ./cocoindex.db)\n"
+               "  --help              this text\n");
+    for (i = 0; i < d->noptions; i++) {
+        const coco_cli_option* o = &d->options[i];
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+        fprintf(f, "  %-19s %s%s%s%s\n", head, o->help ? o->help : "",
+                o->value && *o->value && o->metavar ? " (default: " : "",
+                o->value && *o->value && o->metavar ? *o->value : "",
+                o->value && *o->value && o->metavar ? ")" : "");
+    }
+}
+
+typedef struct coco__show {
+    FILE*       out;
+    coco_arena* ar;
+    size_t      components, states, memos;
+    int         print;
+} coco__show;
+
+COCO__PRIVATE int coco__show_one(void* user, coco_bytes k, coco_bytes v) {
+    coco__show* s = (coco__show*)user;
+    coco_value rec;
+    const coco_value *p, *f, *t, *x;
+    size_t i;
+    (void)k;
+    coco_arena_reset(s->ar);
+    if (coco_value_decode(s->ar, v.ptr, v.len, &rec) != COCO_OK) {
+        if (s->print) fprintf(s->out, "(unreadable component record)\n");
+        return 0;
+    }
+    p = coco__field(&rec, "p");
+    f = coco__field(&rec, "f");
+    t = coco__field(&rec, "t");
+    x = coco__field(&rec, "x");
+    s->components++;
+    s->states += coco__list_len(t);
+    s->memos += coco__list_len(x) + (coco__field(&rec, "k") ? 1u : 0u);
+    if (!s->print) return 0;
+    fprintf(s->out, "%s  [%.*s]%s\n", p ? coco__render_path(s->ar, p) : "?",
+            f && f->kind == COCO_STR ? (int)f->u.s.len : 1, f && f->kind == COCO_STR ? f->u.s.ptr : "?",
+            coco__field(&rec, "k") ? " memo" : "");
+    for (i = 0; i < coco__list_len(t); i++) {
+        const coco_value* e = coco__list_at(t, i);
+        coco__buf kb;
+        if (!coco__tstate_ok(e)) continue;
+        coco__buf_init(&kb, &s->ar->a);
+        coco__render_key(&kb, &e->u.list.items[1], 0);
+        coco__buf_byte(&kb, 0);
+        fprintf(s->out, "    -> %.*s %s%s\n", (int)e->u.list.items[0].u.s.len,
+                e->u.list.items[0].u.s.ptr, kb.ptr ? (const char*)kb.ptr : "?",
+                e->u.list.items[3].kind == COCO_BOOL && e->u.list.items[3].u.b ? " (pending)" : "");
+        coco__buf_free(&kb);
+    }
+    return 0;
+}
+
+COCO__PRIVATE int coco__cli_show(coco_app* app, int print, FILE* out) {
+    coco__show s;
+    coco_scan_desc sd;
+    coco_arena* keys;
+    coco_result rc;
+    memset(&s, 0, sizeof s);
+    s.out = out;
+    s.print = print;
+    if (coco_arena_create(&app->env->a, &s.ar) != COCO_OK) return 1;
+    if (coco_arena_create(&app->env->a, &keys) != COCO_OK) { coco_arena_destroy(s.ar); return 1; }
+    memset(&sd, 0, sizeof sd);
+    sd.prefix = coco__app_key(keys, app, 'c', NULL);
+    rc = coco_store_scan(app->env->store, &sd, coco__show_one, &s);
+    if (!print)
+        fprintf(out, "app %s: %zu components, %zu target states, %zu memo entries\n", app->name,
+                s.components, s.states, s.memos);
+    coco_arena_destroy(s.ar);
+    coco_arena_destroy(keys);
+    if (rc != COCO_OK) {
+        fprintf(stderr, "%s: %s\n", app->name, coco_store_errmsg(app->env->store));
+        return 1;
+    }
+    return 0;
+}
+
+/* Returns the index of the option matching argv[i] or -1. */
+COCO__PRIVATE int coco__cli_opt(const coco_main_desc* d, const char* a) {
+    size_t i;
+    for (i = 0; i < d->noptions; i++)
+        if (d->options[i].name && strcmp(d->options[i].name, a) == 0) return (int)i;
+    return -1;
+}
+
+COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
+    const char* prog = argc > 0 ? argv[0] : "app";
+    const char* verb = NULL;
+    const char* db = NULL;
+    int live = 0, full = 0, quiet = 0, yes = 0, i, code = 0;
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_env* env = NULL;
+    coco_app* app = NULL;
+    coco_result rc;
+    if (!d || !d->name || !d->main) return 2;
+    for (i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        int oi;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            coco__cli_usage(stdout, prog, d);
+            return 0;
+        } else if (strcmp(a, "--db") == 0) {
+            if (++i >= argc) { fprintf(stderr, "%s: --db needs a PATH\n", prog); return 2; }
+            db = argv[i];
+        } else if (strcmp(a, "--live") == 0) live = 1;
+        else if (strcmp(a, "--full-reprocess") == 0) full = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) quiet = 1;
+        else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) yes = 1;
+        else if ((oi = coco__cli_opt(d, a)) >= 0) {
+            const coco_cli_option* o = &d->options[oi];
+            if (o->metavar) {
+                if (++i >= argc) {
+                    fprintf(stderr, "%s: %s needs a %s\n", prog, a, o->metavar);
+                    return 2;
+                }
+                if (o->value) *o->value = argv[i];
+            } else if (o->value) *o->value = "1";
+        } else if (a[0] == '-') {
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
+            return 2;
+        } else if (!verb) verb = a;
+        else {
+            fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, a);
+            return 2;
+        }
+    }
+    if (!verb) {
+        coco__cli_usage(stderr, prog, d);
+        return 2;
+    }
+    if (strcmp(verb, "update") && strcmp(verb, "drop") && strcmp(verb, "show") &&
+        strcmp(verb, "stats")) {
+        fprintf(stderr, "%s: unknown verb '%s' (update, drop, show, stats)\n", prog, verb);
+        return 2;
+    }
+    if ((live || full || quiet) && strcmp(verb, "update") != 0) {
+        fprintf(stderr, "%s: --live, --full-reprocess and --quiet go with 'update'\n", prog);
+        return 2;
+    }
+    if (strcmp(verb, "drop") == 0 && !yes) {
+        if (!isatty(0)) {
+            fprintf(stderr, "%s: drop deletes every target state of app '%s'; add --yes\n", prog,
+                    d->name);
+            return 2;
+        } else {
+            char line[16];
+            fprintf(stderr, "delete every target state of app '%s'? [y/N] ", d->name);
+            if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+                fprintf(stderr, "nothing dropped\n");
+                return 1;
+            }
+        }
+    }
+    if (!db) db = getenv("COCOINDEX_DB");
+    if (!db || !*db) db = "./cocoindex.db";
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = db;
+    ed.threads = d->threads;
+    if ((rc = coco_env_open(&ed, &env)) != COCO_OK) {
+        fprintf(stderr, "%s: %s\n", prog, coco_store_open_errmsg());
+        return 1;
+    }
+    if (d->setup && (rc = d->setup(d->user, env)) != COCO_OK) {
+        fprintf(stderr, "%s: setup failed: %s%s%s\n", prog, coco_result_str(rc),
+                coco_env_errmsg(env)[0] ? ": " : "", coco_env_errmsg(env));
+        coco_env_close(env);
+        return 1;
+    }
+    memset(&ad, 0, sizeof ad);
+    ad.name = d->name;
+    ad.main = d->main;
+    ad.arg = d->arg;
+    if ((rc = coco_app_create(env, &ad, &app)) != COCO_OK) {
+        fprintf(stderr, "%s: %s\n", prog, coco_env_errmsg(env));
+        coco_env_close(env);
+        return 1;
+    }
+    if (strcmp(verb, "update") == 0) {
+        coco_update_desc ud;
+        coco_stats st;
+        memset(&ud, 0, sizeof ud);
+        ud.full_reprocess = full;
+        ud.live = live;
+        if (live) {
+            coco__cli_stop = 0;
+            ud.stop = &coco__cli_stop;
+            signal(SIGINT, coco__cli_on_signal);
+            signal(SIGTERM, coco__cli_on_signal);
+        }
+        rc = coco_app_update(app, &ud, &st);
+        if (rc != COCO_OK) {
+            fprintf(stderr, "%s: update failed: %s\n", prog, coco_app_errmsg(app));
+            code = 1;
+        } else if (!quiet) {
+            size_t k;
+            uint64_t run = 0, skip = 0, del = 0, err = 0;
+            for (k = 0; k < st.nfns; k++) {
+                run += st.fns[k].started;
+                skip += st.fns[k].unchanged;
+                del += st.fns[k].deleted;
+                err += st.fns[k].errors;
+            }
+            printf("processed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
+                   (unsigned long long)run, (unsigned long long)st.upserts,
+                   (unsigned long long)skip, (unsigned long long)st.deletes,
+                   err ? " (with errors, see above)" : "", st.seconds);
+            if (err) code = 1;
+        }
+    } else if (strcmp(verb, "drop") == 0) {
+        if ((rc = coco_app_drop(app)) != COCO_OK) {
+            fprintf(stderr, "%s: drop failed: %s\n", prog, coco_app_errmsg(app)[0] ?
+                    coco_app_errmsg(app) : coco_result_str(rc));
+            code = 1;
+        } else if (!quiet) printf("dropped app '%s'\n", d->name);
+    } else {
+        code = coco__cli_show(app, strcmp(verb, "show") == 0, stdout);
+    }
+    coco_app_destroy(app);
+    coco_env_close(env);
+    return code;
+}
+#else
+COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc) {
+    (void)argc; (void)argv; (void)desc;
+    fputs("coco_main: built with COCO_NO_FILESYSTEM (no state db file)\n", stderr);
+    return 1;
+}
+#endif /* COCO__HAS_FS */
 
 #endif /* COCOINDEX_IMPLEMENTATION */
 

@@ -150,9 +150,9 @@ COCO_API int coco_glob_match(const coco_glob* g, const char* relpath);
 /* coco_glob_dir_may_match
    0 when no file under the directory `reldir` can be selected, so a walk need not enter it:
    no include can match below it, or it is excluded (itself, by an ancestor, or by a pattern
-   covering everything below it, like node_modules/ followed by two stars) and no later '!' pattern can match
-   below it.  1 otherwise ("" = the root: always 1).  Never 0 for a directory holding a file
-   that coco_glob_match selects.
+   covering everything below it, like node_modules/ and two stars) and no later '!' pattern
+   can match below it.  1 otherwise ("" = the root: always 1).  Never 0 for a directory
+   holding a file that coco_glob_match selects.
    Thread-safety: any number of threads on one matcher. */
 COCO_API int coco_glob_dir_may_match(const coco_glob* g, const char* reldir);
 
@@ -310,7 +310,7 @@ COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* targe
 #if defined(COCOINDEX_LOCALFS_IMPLEMENTATION) && !defined(COCOINDEX_LOCALFS_IMPL_INCLUDED)
 #define COCOINDEX_LOCALFS_IMPL_INCLUDED 1
 #if !defined(COCOINDEX_IMPL_INCLUDED)
-#error "cocoindex_localfs.h: its implementation goes in the file that defines COCOINDEX_IMPLEMENTATION, after cocoindex.h"
+#error "cocoindex_localfs.h: implement it in the file defining COCOINDEX_IMPLEMENTATION"
 #endif
 
 /* ==============================================================================================
@@ -839,7 +839,7 @@ COCO__PRIVATE int coco__lfs_gparse_seq(coco__lfs_gparse* p) {
             next = p->i + 2 < p->n ? s[p->i + 2] : 0;
             starts = prev == '/' || (p->depth && (prev == '{' || prev == ','));
             ends = p->i + 2 >= p->n || (p->depth && (next == ',' || next == '}'));
-            if (starts && next == '/') {                     /* "**" then "/": zero or more segments */
+            if (starts && next == '/') {                     /* "**" "/": 0+ segments */
                 uint32_t s0 = coco__lfs_gpc(p);
                 coco__lfs_gemit(p, COCO__LFS_G_SPLIT, s0 + 1, s0 + 5, 0);
                 coco__lfs_gloop(p, COCO__LFS_G_ANYS);
@@ -1240,7 +1240,10 @@ COCO__PRIVATE coco_result coco__lfs_read(const coco_localfs_file* f, coco_arena*
     if (fd < 0) return COCO_ERR_IO;
     bufcap = (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < want)
              ? (size_t)st.st_size : (want < COCO__LFS_BLOCK ? want : COCO__LFS_BLOCK);
-    if (!(buf = (unsigned char*)coco_arena_alloc(ar, bufcap + 1))) { close(fd); return COCO_ERR_NOMEM; }
+    if (!(buf = (unsigned char*)coco_arena_alloc(ar, bufcap + 1))) {
+        close(fd);
+        return COCO_ERR_NOMEM;
+    }
     for (;;) {
         ssize_t r;
         if (got == bufcap) {                   /* full: the file grew, or its size was unknown */
@@ -1743,7 +1746,7 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
     out->ndirs = w.ndirs;
     if (err && err[0]) rc = COCO_ERR_IO;            /* a subdirectory could not be read */
 done:
-    if (rc == COCO_ERR_NOMEM && err && cap) coco__lfs_msg(err, cap, "walk of '%s': out of memory", dir);
+    if (rc == COCO_ERR_NOMEM) coco__lfs_msg(err, cap, "walk of '%s': out of memory", dir);
     if (w.rootfd >= 0) close(w.rootfd);
     free(real);
     free(w.seen);
@@ -1780,3 +1783,539 @@ COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_de
     if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
     return COCO_OK;
 }
+
+/* ==============================================================================================
+   >>lfs_impl_target -- the file target: reconcile, apply (temp + rename), ownership (Private)
+   Tracking record of a file: its content fingerprint (16 bytes) + size (8 bytes LE).  A file
+   on disk is ours when a tracking record may describe it: certain when the last commit says
+   so (prev present, nothing missing); otherwise checked by content (size first, then hash).
+   ============================================================================================== */
+typedef struct coco__lfs_target {
+    const char*        name;
+    const char*        root;          /* absolute */
+    size_t             root_len;
+    int                overwrite;
+    coco_localfs_fsync fsync;
+} coco__lfs_target;
+
+#define COCO__LFS_TRACK_LEN 24
+
+typedef struct coco__lfs_apply {
+    const coco__lfs_target* t;
+    int           rootfd;
+    int           per_file;           /* fsync every file and its directory */
+    int           touched;
+    int           cache_fd;           /* the last parent directory opened, or -1 */
+    coco__lfs_vec cache_rel;
+    coco__lfs_vec cleaned;            /* coco_fp of directories scanned for stale temps */
+    coco__lfs_vec scratch, rel;
+    size_t        nfail;
+    coco_result   first;
+    char*         err;
+    size_t        cap;
+} coco__lfs_apply;
+
+COCO__PRIVATE uint64_t coco__lfs_le64(const unsigned char* p) {
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+COCO__PRIVATE coco_result coco__lfs_afail(coco__lfs_apply* A, coco_result rc, const char* fmt,
+                                          ...) {
+    va_list ap;
+    if (A->nfail++ == 0) {
+        A->first = rc;
+        if (A->err && A->cap) {
+            va_start(ap, fmt);
+            vsnprintf(A->err, A->cap, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return rc;
+}
+
+COCO__PRIVATE coco_result coco__lfs_reconcile(void* user, const coco_value* key,
+                                              const coco_value* desired, const coco_bytes* prev,
+                                              size_t nprev, int may_missing, coco_arena* ar,
+                                              coco_action* out) {
+    unsigned char* tr;
+    coco_fp fp;
+    size_t i, len;
+    uint64_t sz;
+    int same;
+    (void)user;
+    (void)key;
+    if (!desired) {
+        out->kind = (nprev || may_missing) ? COCO_ACTION_DELETE : COCO_ACTION_NONE;
+        return COCO_OK;
+    }
+    if (desired->kind != COCO_BYTES && desired->kind != COCO_STR) return COCO_ERR_INVALID_ARG;
+    len = desired->u.s.len;
+    if (!(tr = (unsigned char*)coco_arena_alloc(ar, COCO__LFS_TRACK_LEN))) return COCO_ERR_NOMEM;
+    fp = coco_fp_of(desired->u.s.ptr, len);
+    memcpy(tr, fp.bytes, 16);
+    for (i = 0, sz = (uint64_t)len; i < 8; i++, sz >>= 8) tr[16 + i] = (unsigned char)sz;
+    out->tracking.ptr = tr;
+    out->tracking.len = COCO__LFS_TRACK_LEN;
+    same = nprev > 0 && !may_missing;
+    for (i = 0; i < nprev && same; i++)
+        same = prev[i].len == COCO__LFS_TRACK_LEN &&
+               memcmp(prev[i].ptr, tr, COCO__LFS_TRACK_LEN) == 0;
+    out->kind = same ? COCO_ACTION_NONE : COCO_ACTION_UPSERT;
+    return COCO_OK;
+}
+
+/* mkdir -p of an absolute path */
+COCO__PRIVATE int coco__lfs_mkdirs(const char* path, size_t len, coco__lfs_vec* scratch) {
+    size_t i;
+    scratch->len = 0;
+    if (coco__lfs_vec_put(scratch, path, len) || coco__lfs_vec_put(scratch, "", 1)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (i = 1; i <= len; i++) {
+        if (i < len && scratch->p[i] != '/') continue;
+        scratch->p[i] = 0;
+        if (mkdir(scratch->p, 0777) != 0 && errno != EEXIST) return -1;
+        if (i < len) scratch->p[i] = '/';
+    }
+    return 0;
+}
+
+COCO__PRIVATE void coco__lfs_uncache(coco__lfs_apply* A) {
+    if (A->cache_fd >= 0) close(A->cache_fd);
+    A->cache_fd = -1;
+    A->cache_rel.len = 0;
+}
+
+/* Opens the directory `parent` (relative to the root), creating it when asked.  0 and *fdo
+   (owned by A: do not close), or an errno value. */
+COCO__PRIVATE int coco__lfs_parent(coco__lfs_apply* A, const char* parent, size_t plen,
+                                   int create, int* fdo) {
+    int cur = A->rootfd, nfd, e;
+    size_t i = 0, s;
+    char* buf;
+    if (plen == 0) { *fdo = A->rootfd; return 0; }
+    if (A->cache_fd >= 0 && A->cache_rel.len == plen && memcmp(A->cache_rel.p, parent, plen) == 0) {
+        *fdo = A->cache_fd;
+        return 0;
+    }
+    coco__lfs_uncache(A);
+    A->scratch.len = 0;
+    if (coco__lfs_vec_put(&A->scratch, parent, plen) || coco__lfs_vec_put(&A->scratch, "", 1))
+        return ENOMEM;
+    buf = A->scratch.p;
+    while (i < plen) {
+        s = i;
+        while (i < plen && buf[i] != '/') i++;
+        buf[i] = 0;
+        if (create) {
+            if (mkdirat(cur, buf + s, 0777) == 0) {
+                if (A->per_file && fsync(cur) != 0) { e = errno; goto fail; }
+            } else if (errno != EEXIST) { e = errno; goto fail; }
+        }
+        do nfd = openat(cur, buf + s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        while (nfd < 0 && errno == EINTR);
+        if (nfd < 0) { e = errno; goto fail; }
+        if (cur != A->rootfd) close(cur);
+        cur = nfd;
+        i++;
+    }
+    if (coco__lfs_vec_put(&A->cache_rel, parent, plen)) { e = ENOMEM; goto fail; }
+    A->cache_fd = cur;
+    *fdo = cur;
+    return 0;
+fail:
+    if (cur != A->rootfd) close(cur);
+    return e;
+}
+
+/* Removes stale temporary files ('.NAME.coco-tmp.PID' of a process that is gone) from the
+   directory `dfd`, once per apply and directory. */
+COCO__PRIVATE void coco__lfs_clean_tmp(coco__lfs_apply* A, int dfd, const char* parent,
+                                       size_t plen) {
+    coco_fp f = coco_fp_of(parent, plen);
+    size_t i, n = A->cleaned.len / sizeof f;
+    int fd;
+    DIR* d;
+    struct dirent* ent;
+    for (i = 0; i < n; i++)
+        if (memcmp(A->cleaned.p + i * sizeof f, f.bytes, sizeof f) == 0) return;
+    if (coco__lfs_vec_put(&A->cleaned, &f, sizeof f)) return;
+    if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) return;
+    if (!(d = fdopendir(fd))) { close(fd); return; }
+    while ((ent = readdir(d)) != NULL) {
+        long pid;
+        if (!coco__lfs_is_tmpname(ent->d_name, strlen(ent->d_name), &pid)) continue;
+        if (pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* its writer may live */
+        if (unlinkat(dfd, ent->d_name, 0) == 0) A->touched = 1;
+    }
+    closedir(d);
+}
+
+/* 1 if the file `name` holds exactly content[0..len), 0 if not, -1 if it cannot be read */
+COCO__PRIVATE int coco__lfs_same(int dfd, const char* name, const struct stat* st,
+                                 const unsigned char* content, size_t len) {
+    unsigned char buf[16384];
+    size_t off = 0;
+    int fd, same = 1;
+    if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size != (uint64_t)len) return 0;
+    if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) return -1;
+    for (;;) {
+        ssize_t r = coco__lfs_read_some(fd, buf, sizeof buf);
+        if (r < 0) { same = -1; break; }
+        if (r == 0) break;
+        if ((size_t)r > len - off || memcmp(buf, content + off, (size_t)r) != 0) {
+            same = 0;
+            break;
+        }
+        off += (size_t)r;
+    }
+    close(fd);
+    return same == 1 ? off == len : same;
+}
+
+/* 1 if the file `name` holds content a tracking record in prev[] describes, 0 if not, -1 if it
+   cannot be read */
+COCO__PRIVATE int coco__lfs_owned(int dfd, const char* name, const struct stat* st,
+                                  const coco_bytes* prev, size_t nprev) {
+    unsigned char buf[16384];
+    size_t i;
+    int fd, any = 0;
+    coco_fp fp;
+    if (!S_ISREG(st->st_mode)) return 0;
+    for (i = 0; i < nprev && !any; i++)
+        any = prev[i].len == COCO__LFS_TRACK_LEN &&
+              coco__lfs_le64((const unsigned char*)prev[i].ptr + 16) == (uint64_t)st->st_size;
+    if (!any) return 0;
+    if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) return -1;
+    any = coco__lfs_hash_fd(fd, buf, sizeof buf, &fp);
+    close(fd);
+    if (any) return -1;
+    for (i = 0; i < nprev; i++)
+        if (prev[i].len == COCO__LFS_TRACK_LEN && memcmp(prev[i].ptr, fp.bytes, 16) == 0 &&
+            coco__lfs_le64((const unsigned char*)prev[i].ptr + 16) == (uint64_t)st->st_size)
+            return 1;
+    return 0;
+}
+
+COCO__PRIVATE coco_result coco__lfs_write(coco__lfs_apply* A, int dfd, const char* name,
+                                          const char* rel, const unsigned char* content,
+                                          size_t len) {
+    char tmp[NAME_MAX + 1];
+    size_t nl = strlen(name), off = 0;
+    int fd, tries = 0, e;
+    const char* what = "create";
+    if (nl + 32 <= NAME_MAX) {
+        snprintf(tmp, sizeof tmp, ".%s.coco-tmp.%ld", name, (long)getpid());
+    } else {
+        char hex[33];
+        coco_fp_hex(coco_fp_of(name, nl), hex);
+        snprintf(tmp, sizeof tmp, ".%.16s.coco-tmp.%ld", hex, (long)getpid());
+    }
+    for (;;) {
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                    0666);
+        if (fd >= 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EEXIST && tries++ == 0 && unlinkat(dfd, tmp, 0) == 0) continue;
+        e = errno;
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot create a temporary file to write '%s/%s': "
+                               "%s", A->t->root, rel, strerror(e));
+    }
+    while (off < len) {
+        ssize_t w = write(fd, content + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { what = "write"; goto fail; }
+        off += (size_t)w;
+    }
+    if (A->per_file && fsync(fd) != 0) { what = "fsync"; goto fail; }
+    if (close(fd) != 0) { fd = -1; what = "write"; goto fail; }
+    fd = -1;
+    if (renameat(dfd, tmp, dfd, name) != 0) { what = "rename into"; goto fail; }
+    if (A->per_file && fsync(dfd) != 0) {
+        e = errno;
+        A->touched = 1;
+        return coco__lfs_afail(A, COCO_ERR_IO, "fsync of the directory of '%s/%s': %s",
+                               A->t->root, rel, strerror(e));
+    }
+    A->touched = 1;
+    return COCO_OK;
+fail:
+    e = errno ? errno : EIO;
+    if (fd >= 0) close(fd);
+    unlinkat(dfd, tmp, 0);
+    return coco__lfs_afail(A, COCO_ERR_IO, "cannot %s '%s/%s': %s", what, A->t->root, rel,
+                           strerror(e));
+}
+
+COCO__PRIVATE coco_result coco__lfs_upsert(coco__lfs_apply* A, const char* rel, size_t rlen,
+                                           const coco_action* a) {
+    const char* slash = strrchr(rel, '/');
+    const char* name = slash ? slash + 1 : rel;
+    size_t plen = slash ? (size_t)(slash - rel) : 0;
+    const unsigned char* content;
+    size_t len;
+    struct stat st;
+    int dfd, e;
+    (void)rlen;
+    if (a->value.kind != COCO_BYTES && a->value.kind != COCO_STR)
+        return coco__lfs_afail(A, COCO_ERR_INVALID_ARG, "'%s/%s': the declared value is not "
+                               "bytes or a string (kind %d)", A->t->root, rel, (int)a->value.kind);
+    content = (const unsigned char*)(a->value.u.s.len ? a->value.u.s.ptr : "");
+    len = a->value.u.s.len;
+    if ((e = coco__lfs_parent(A, rel, plen, 1, &dfd)) != 0)
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot create the directory '%s/%.*s': %s",
+                               A->t->root, (int)plen, rel, strerror(e));
+    if (a->prev_may_be_missing) coco__lfs_clean_tmp(A, dfd, rel, plen);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return coco__lfs_afail(A, COCO_ERR_IO, "cannot write '%s/%s': a directory is in "
+                                   "the way", A->t->root, rel);
+        if (a->nprev == 0 || a->prev_may_be_missing) {
+            /* not certainly ours: the bytes we want already (our own write before a crash)? */
+            int same = coco__lfs_same(dfd, name, &st, content, len);
+            int own = same == 1 ? 1 : coco__lfs_owned(dfd, name, &st, a->prev, a->nprev);
+            if (same == 1) return COCO_OK;
+            if (own != 1 && !A->t->overwrite)
+                return coco__lfs_afail(A, COCO_ERR_CONNECTOR, "foreign file '%s/%s': it exists "
+                                       "and was not written by this target; remove it or set "
+                                       "overwrite", A->t->root, rel);
+        }
+    } else if (errno != ENOENT) {
+        e = errno;
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot stat '%s/%s': %s", A->t->root, rel,
+                               strerror(e));
+    }
+    return coco__lfs_write(A, dfd, name, rel, content, len);
+}
+
+/* rmdir of the parents of `rel` that are empty now, deepest first, never the root */
+COCO__PRIVATE void coco__lfs_prune(coco__lfs_apply* A, const char* rel, size_t plen) {
+    coco__lfs_uncache(A);
+    A->scratch.len = 0;
+    if (coco__lfs_vec_put(&A->scratch, rel, plen) || coco__lfs_vec_put(&A->scratch, "", 1)) return;
+    while (plen > 0) {
+        A->scratch.p[plen] = 0;
+        if (unlinkat(A->rootfd, A->scratch.p, AT_REMOVEDIR) == 0) A->touched = 1;
+        else if (errno != ENOENT) return;            /* not empty (or not ours to remove) */
+        while (plen > 0 && A->scratch.p[plen - 1] != '/') plen--;
+        if (plen > 0) plen--;
+    }
+}
+
+COCO__PRIVATE coco_result coco__lfs_delete(coco__lfs_apply* A, const char* rel, size_t rlen,
+                                           const coco_action* a) {
+    const char* slash = strrchr(rel, '/');
+    const char* name = slash ? slash + 1 : rel;
+    size_t plen = slash ? (size_t)(slash - rel) : 0;
+    struct stat st;
+    int dfd, e, own;
+    (void)rlen;
+    if (A->rootfd < 0) return COCO_OK;                 /* no root: nothing to delete */
+    if ((e = coco__lfs_parent(A, rel, plen, 0, &dfd)) != 0) {
+        if (e == ENOENT || e == ENOTDIR) return COCO_OK;
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot open the directory '%s/%.*s': %s",
+                               A->t->root, (int)plen, rel, strerror(e));
+    }
+    coco__lfs_clean_tmp(A, dfd, rel, plen);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno != ENOENT) {
+            e = errno;
+            return coco__lfs_afail(A, COCO_ERR_IO, "cannot stat '%s/%s': %s", A->t->root, rel,
+                                   strerror(e));
+        }
+        coco__lfs_prune(A, rel, plen);                 /* a crash may have left them */
+        return COCO_OK;
+    }
+    own = coco__lfs_owned(dfd, name, &st, a->prev, a->nprev);
+    if (own != 1) return COCO_OK;                      /* not content we wrote: leave it */
+    if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT) {
+        e = errno;
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot delete '%s/%s': %s", A->t->root, rel,
+                               strerror(e));
+    }
+    A->touched = 1;
+    if (A->per_file && fsync(dfd) != 0) {
+        e = errno;
+        return coco__lfs_afail(A, COCO_ERR_IO, "fsync of the directory of '%s/%s': %s",
+                               A->t->root, rel, strerror(e));
+    }
+    coco__lfs_prune(A, rel, plen);
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__lfs_apply_fn(void* user, const coco_action* acts, size_t n,
+                                             char* err, size_t cap) {
+    coco__lfs_apply A;
+    const coco__lfs_target* t = (const coco__lfs_target*)user;
+    size_t i;
+    int any_upsert = 0, e;
+    memset(&A, 0, sizeof A);
+    A.t = t;
+    A.cache_fd = -1;
+    A.first = COCO_OK;
+    A.err = err;
+    A.cap = cap;
+    A.per_file = t->fsync == COCO_LOCALFS_FSYNC_FILE ||
+                 (t->fsync == COCO_LOCALFS_FSYNC_BATCH && !COCO__LFS_HAVE_SYNCFS);
+    coco__lfs_vec_init(&A.cache_rel, NULL);
+    coco__lfs_vec_init(&A.cleaned, NULL);
+    coco__lfs_vec_init(&A.scratch, NULL);
+    coco__lfs_vec_init(&A.rel, NULL);
+    for (i = 0; i < n; i++) any_upsert |= acts[i].kind == COCO_ACTION_UPSERT;
+    do A.rootfd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (A.rootfd < 0 && errno == EINTR);
+    if (A.rootfd < 0 && errno == ENOENT && any_upsert) {
+        if (coco__lfs_mkdirs(t->root, t->root_len, &A.scratch) == 0)
+            A.rootfd = open(t->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (A.rootfd < 0 && (errno != ENOENT || any_upsert)) {
+        e = errno;
+        coco__lfs_afail(&A, COCO_ERR_IO, "cannot open the target directory '%s': %s", t->root,
+                        strerror(e));
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const coco_action* a = &acts[i];
+        const char* why;
+        if (a->kind != COCO_ACTION_UPSERT && a->kind != COCO_ACTION_DELETE) continue;
+        if (a->key.kind != COCO_STR) {
+            coco__lfs_afail(&A, COCO_ERR_INVALID_ARG, "a file key under '%s' is not a string "
+                            "(kind %d)", t->root, (int)a->key.kind);
+            continue;
+        }
+        if ((why = coco__lfs_relpath_problem(a->key.u.s.ptr, a->key.u.s.len)) != NULL) {
+            coco__lfs_afail(&A, COCO_ERR_INVALID_ARG, "cannot use the file path '%.*s' under "
+                            "'%s': %s", (int)a->key.u.s.len, a->key.u.s.ptr, t->root, why);
+            continue;
+        }
+        A.rel.len = 0;
+        if (coco__lfs_vec_put(&A.rel, a->key.u.s.ptr, a->key.u.s.len) ||
+            coco__lfs_vec_put(&A.rel, "", 1)) {
+            coco__lfs_afail(&A, COCO_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (a->kind == COCO_ACTION_UPSERT) coco__lfs_upsert(&A, A.rel.p, a->key.u.s.len, a);
+        else coco__lfs_delete(&A, A.rel.p, a->key.u.s.len, a);
+    }
+#if COCO__LFS_HAVE_SYNCFS
+    if (A.touched && t->fsync == COCO_LOCALFS_FSYNC_BATCH && syncfs(A.rootfd) != 0) {
+        e = errno;
+        coco__lfs_afail(&A, COCO_ERR_IO, "syncfs of the target directory '%s': %s", t->root,
+                        strerror(e));
+    }
+#endif
+out:
+    coco__lfs_uncache(&A);
+    if (A.rootfd >= 0) close(A.rootfd);
+    coco__lfs_vec_free(&A.cache_rel);
+    coco__lfs_vec_free(&A.cleaned);
+    coco__lfs_vec_free(&A.scratch);
+    coco__lfs_vec_free(&A.rel);
+    if (A.nfail > 1 && err && cap) {
+        size_t l = strlen(err);
+        if (l < cap) snprintf(err + l, cap - l, " (and %lu more)", (unsigned long)(A.nfail - 1));
+    }
+    return A.first;
+}
+
+COCO_API coco_result coco_localfs_target_create(coco_env* env,
+                                                const coco_localfs_target_desc* desc,
+                                                coco_target** out) {
+    coco__lfs_target* t;
+    coco_target_vtable vt;
+    coco_arena* ar;
+    char cwd[PATH_MAX];
+    const char* name;
+    size_t rl, cl = 0;
+    char* root;
+    if (!env || !desc || !out) return COCO_ERR_INVALID_ARG;
+    name = desc->name && *desc->name ? desc->name : "localfs";
+    if (!desc->root || !*desc->root) {
+        coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs target "
+                      "'%s': no root directory in the desc", name);
+        return COCO_ERR_INVALID_ARG;
+    }
+    if ((unsigned)desc->fsync > (unsigned)COCO_LOCALFS_FSYNC_NONE) {
+        coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs target "
+                      "'%s': unknown fsync mode %d", name, (int)desc->fsync);
+        return COCO_ERR_INVALID_ARG;
+    }
+    if (desc->root[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd)) {
+            coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs "
+                          "target '%s': cannot resolve '%s': %s", name, desc->root,
+                          strerror(errno));
+            return COCO_ERR_IO;
+        }
+        cl = strlen(cwd);
+    }
+    rl = strlen(desc->root);
+    ar = COCO__LFS_ENV_ARENA(env);
+    t = (coco__lfs_target*)coco_arena_alloc(ar, sizeof *t);
+    root = (char*)coco_arena_alloc(ar, cl + 1 + rl + 1);
+    if (!t || !root) return COCO_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    if (cl) {
+        memcpy(root, cwd, cl);
+        if (root[cl - 1] != '/') root[cl++] = '/';
+    }
+    memcpy(root + cl, desc->root, rl + 1);
+    rl += cl;
+    while (rl > 1 && root[rl - 1] == '/') root[--rl] = 0;
+    t->name = name;
+    t->root = root;
+    t->root_len = rl;
+    t->overwrite = desc->overwrite;
+    t->fsync = desc->fsync;
+    memset(&vt, 0, sizeof vt);
+    vt.reconcile = coco__lfs_reconcile;
+    vt.apply = coco__lfs_apply_fn;
+    return coco_target_register(env, name, &vt, t, out);
+}
+
+COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* target,
+                                               const char* relpath, const void* content,
+                                               size_t len) {
+    const char* why;
+    if (!ctx || !target || !relpath || (len && !content)) return COCO_ERR_INVALID_ARG;
+    if ((why = coco__lfs_relpath_problem(relpath, strlen(relpath))) != NULL)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "localfs: cannot declare the file '%s' "
+                             "at %s: %s", relpath, coco_ctx_path(ctx), why);
+    return coco_declare(ctx, target, coco_str(relpath), coco_bytes_val(len ? content : "", len));
+}
+
+#endif /* COCOINDEX_LOCALFS_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 The cocoindex.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
