@@ -1200,10 +1200,11 @@ typedef struct coco__buf {
     unsigned char*        ptr;
     size_t                len, cap;
     const coco_allocator* a;
+    int                   fixed;   /* ptr is caller memory (stack): moved to the heap on growth */
 } coco__buf;
 
 COCO__PRIVATE void coco__buf_init(coco__buf* b, const coco_allocator* a) {
-    b->ptr = NULL; b->len = b->cap = 0; b->a = a;
+    b->ptr = NULL; b->len = b->cap = 0; b->a = a; b->fixed = 0;
 }
 COCO__PRIVATE void coco__buf_free(coco__buf* b) {
     coco__free(b->a, b->ptr, b->cap);
@@ -1219,8 +1220,13 @@ COCO__PRIVATE int coco__buf_reserve(coco__buf* b, size_t extra) {
         if (cap > SIZE_MAX / 2) { cap = need; break; }
         cap *= 2;
     }
-    p = coco__realloc(b->a, b->ptr, b->cap, cap);
-    if (!p) return -1;
+    if (b->fixed) {
+        if (!(p = coco__alloc(b->a, cap))) return -1;
+        memcpy(p, b->ptr, b->len);
+        b->fixed = 0;
+    } else if (!(p = coco__realloc(b->a, b->ptr, b->cap, cap))) {
+        return -1;
+    }
     b->ptr = (unsigned char*)p;
     b->cap = cap;
     return 0;
@@ -1376,10 +1382,21 @@ COCO__PRIVATE void coco__map_free(coco__map* m) {
     if (m->slots) coco__free(m->a, m->slots, (m->mask + 1) * sizeof *m->slots);
     m->slots = NULL; m->count = 0; m->mask = 0;
 }
-/* Slot holding (hash, val with eq(ctx,val)), or the empty slot where it would go. */
+/* An empty map that allocates on its first insertion (most component maps stay empty). */
+COCO__PRIVATE void coco__map_init_lazy(coco__map* m, const coco_allocator* a) {
+    m->a = a;
+    m->slots = NULL;
+    m->mask = 0;
+    m->count = 0;
+}
+
+/* Slot holding (hash, val with eq(ctx,val)), or the empty slot where it would go.  On a lazy
+   map that has no slots yet it returns a shared empty slot: only reserve1 + find may insert. */
 COCO__PRIVATE coco__map_slot* coco__map_find(coco__map* m, uint64_t hash, coco__map_eq_fn eq,
                                              void* ctx) {
+    static coco__map_slot empty;   /* stays zero: callers insert only after reserve1 */
     size_t i = (size_t)hash & m->mask;
+    if (!m->slots) return &empty;
     for (;;) {
         coco__map_slot* s = &m->slots[i];
         if (s->val == 0) return s;
@@ -1406,6 +1423,7 @@ COCO__PRIVATE int coco__map_grow(coco__map* m) {
 }
 /* Makes room for one more entry (call before filling an empty slot from map_find). */
 COCO__PRIVATE int coco__map_reserve1(coco__map* m) {
+    if (!m->slots) return coco__map_init(m, m->a, 8);
     if ((m->count + 1) * 4 >= (m->mask + 1) * 3) return coco__map_grow(m);
     return 0;
 }
@@ -2835,7 +2853,23 @@ COCO_API coco_result coco_value_fp(coco_arena* arena, const coco_value* v, coco_
     coco_hasher h;
     coco__enc e;
     coco_result rc;
+    unsigned char small[1024];
+    coco__buf b;
     if (!arena || !v || !out) return COCO_ERR_INVALID_ARG;
+    /* small values: encode into the stack, hash once (feeding the hasher byte by byte costs
+       more than the encoding); large ones stream into the hasher */
+    coco__buf_init(&b, &arena->a);
+    b.ptr = small;
+    b.cap = sizeof small;
+    b.fixed = 1;
+    e.buf = &b; e.hasher = NULL; e.arena = arena; e.oom = 0;
+    rc = coco__enc_value(&e, v, 0);
+    if (rc == COCO_OK && b.fixed) {
+        *out = coco_fp_of(small, b.len);
+        return COCO_OK;
+    }
+    if (!b.fixed) coco__buf_free(&b);
+    if (rc != COCO_OK) return rc;
     coco_hasher_init(&h);
     e.buf = NULL; e.hasher = &h; e.arena = arena; e.oom = 0;
     if ((rc = coco__enc_value(&e, v, 0)) != COCO_OK) return rc;
@@ -4317,6 +4351,8 @@ typedef struct coco__run {
     char        last_err[COCO__ERRMSG_CAP];
     coco__mutex lock;             /* recursive: batch, declared set, ids, stats, errors */
     coco__buf   gens;             /* coco__gen[]: container generations seen this run */
+    coco__buf   hits;             /* coco_fp[]: memo-hit components (their states count as
+                                     declared; loaded only if tombstones need the check) */
 } coco__run;
 
 struct coco_ctx {
@@ -4329,6 +4365,8 @@ struct coco_ctx {
     char*          path_str;
     const coco_value* old;        /* decoded old record (map) or NULL */
     coco_bytes     old_bytes;
+    coco_bytes     old_fields[26];    /* one-letter fields of old_bytes, found in one pass */
+    int            old_indexed;
     coco__buf      decls;         /* coco__decl[] */
     coco__map      decl_set;      /* tk -> index + 1 */
     coco__buf      kids;          /* coco_fp[] */
@@ -5034,7 +5072,12 @@ COCO_API size_t coco_app_stats_snapshot(coco_app* app, coco_fn_stats* out, size_
 
 /* ---- component contexts --------------------------------------------------------------------- */
 COCO_API coco_arena* coco_ctx_arena(coco_ctx* ctx) { return ctx ? ctx->arena : NULL; }
-COCO_API const char* coco_ctx_path(coco_ctx* ctx) { return ctx ? ctx->path_str : ""; }
+/* rendered on first use: most components never need their path as text */
+COCO_API const char* coco_ctx_path(coco_ctx* ctx) {
+    if (!ctx) return "";
+    if (!ctx->path_str) ctx->path_str = coco__render_path(ctx->arena, &ctx->path);
+    return ctx->path_str;
+}
 
 COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* fmt, ...) {
     va_list ap;
@@ -5229,7 +5272,7 @@ COCO_API void* coco_use(coco_ctx* ctx, const char* key) {
     cv = coco__ctx_find(ctx->run->env, key);
     if (!cv) {
         coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "context key '%s' was not provided "
-                      "(coco_env_provide) at %s", key, ctx->path_str);
+                      "(coco_env_provide) at %s", key, coco_ctx_path(ctx));
         return NULL;
     }
     if (cv->detect && (f = coco__frame_top(ctx)) != NULL) coco__frame_add(f, 1, cv->key, cv->fp);
@@ -5250,10 +5293,9 @@ COCO__PRIVATE coco_result coco__ctx_create(coco__run* run, coco_ctx* parent, con
     coco__buf_init(&c->xents, &env->a);
     coco__buf_init(&c->frames, &env->a);
     coco__buf_init(&c->idstates, &env->a);
-    if (coco_arena_create(&env->a, &c->arena) != COCO_OK ||
-        coco__map_init(&c->decl_set, &env->a, 8) || coco__map_init(&c->kid_set, &env->a, 8)) {
-        coco_arena_destroy(c->arena);
-        coco__map_free(&c->decl_set);
+    coco__map_init_lazy(&c->decl_set, &env->a);
+    coco__map_init_lazy(&c->kid_set, &env->a);
+    if (coco_arena_create(&env->a, &c->arena) != COCO_OK) {
         coco__free(&env->a, c, sizeof *c);
         return COCO_ERR_NOMEM;
     }
@@ -5337,7 +5379,7 @@ COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coc
     size_t i, n = COCO__VLEN(ctx->decls, coco__decl);
     if ((rc = coco__tk_fp(ctx->arena, t->name, key, &d.tk)) != COCO_OK)
         return coco_ctx_fail(ctx, rc, "target '%s': key cannot be encoded at %s: %s", t->name,
-                             ctx->path_str, coco_arena_errmsg(ctx->arena));
+                             coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
     /* the set's slot values index into a parallel fp array built on demand */
     fps = (coco_fp*)coco_arena_alloc(ctx->arena, (n + 1) * sizeof *fps);
     if (!fps) return COCO_ERR_NOMEM;
@@ -5352,7 +5394,7 @@ COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coc
         coco__buf_byte(&kb, 0);
         rc = coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "target '%s': key %s declared twice in "
                            "component %s", t->name, kb.ptr ? (const char*)kb.ptr : "?",
-                           ctx->path_str);
+                           coco_ctx_path(ctx));
         coco__buf_free(&kb);
         return rc;
     }
@@ -5988,7 +6030,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         }
         if (rc != COCO_OK) {
             coco_ctx_fail(ctx, rc, "target '%s': reconcile failed at %s", d->t->name,
-                          ctx->path_str);
+                          coco_ctx_path(ctx));
             goto done;
         }
         fin_t[i] = coco__tstate(ar, d->t->name, &key, act.tracking, 0, NULL, 0, gen);
@@ -6076,8 +6118,8 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
     sub.kv_start = kv0;
     sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
-    sub.unused = (const coco__ctxval*)(const void*)coco_arena_strndup(ar, ctx->path_str,
-                                                                      strlen(ctx->path_str));
+    sub.unused = (const coco__ctxval*)(const void*)coco_arena_strndup(ar, coco_ctx_path(ctx),
+                                                                      strlen(coco_ctx_path(ctx)));
     if (!coco__vpush(&run->subs, &sub, sizeof sub)) { rc = COCO_ERR_NOMEM; goto done; }
     coco__map_free(&idx);
     return COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX ? coco__flush(run) : COCO_OK;
@@ -6128,7 +6170,7 @@ COCO__PRIVATE coco_result coco__states_now(coco_ctx* ctx, const coco_value* args
         if (rc == COCO_OK) rc = o->u.obj.vt->memo_state(o->u.obj.obj, 1, ctx->arena, &pair[1]);
         if (rc != COCO_OK)
             coco_ctx_fail(ctx, rc, "memo state of a '%s' object failed at %s",
-                          o->u.obj.vt->type_name ? o->u.obj.vt->type_name : "?", ctx->path_str);
+                          o->u.obj.vt->type_name ? o->u.obj.vt->type_name : "?", coco_ctx_path(ctx));
         items[i] = coco_list(pair, 2);
     }
     coco__buf_free(&objs);
@@ -6223,21 +6265,131 @@ COCO__PRIVATE coco_result coco__args_fp(coco_arena* ar, const char* name, const 
     return coco_value_fp(ar, &l, out);
 }
 
+/* ---- reading fields of an encoded record without decoding all of it ---------------------------- */
+/* End of the MessagePack value at p, or NULL when malformed; iterative, never past `end`. */
+COCO__PRIVATE const unsigned char* coco__mp_skip(const unsigned char* p, const unsigned char* end) {
+    size_t pending = 1;
+    while (pending) {
+        unsigned t;
+        uint64_t n = 0;
+        if (p >= end || pending > (size_t)(end - p)) return NULL;
+        t = *p++;
+        pending--;
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) continue;
+        if ((t & 0xe0) == 0xa0) { n = t & 31u; }
+        else if ((t & 0xf0) == 0x90) { pending += t & 15u; continue; }
+        else if ((t & 0xf0) == 0x80) { pending += 2u * (t & 15u); continue; }
+        else if (t >= 0xcc && t <= 0xcf) n = 1u << (t - 0xcc);
+        else if (t >= 0xd0 && t <= 0xd3) n = 1u << (t - 0xd0);
+        else if (t == 0xca) n = 4;
+        else if (t == 0xcb) n = 8;
+        else if (t >= 0xd4 && t <= 0xd8) n = 1u + (1u << (t - 0xd4));
+        else {
+            int w = (t == 0xd9 || t == 0xc4 || t == 0xc7) ? 1
+                  : (t == 0xda || t == 0xc5 || t == 0xc8 || t == 0xdc || t == 0xde) ? 2
+                  : (t == 0xdb || t == 0xc6 || t == 0xc9 || t == 0xdd || t == 0xdf) ? 4 : 0;
+            if (!w || (size_t)(end - p) < (size_t)w) return NULL;
+            n = coco__be(p, w);
+            p += w;
+            if (t == 0xdc || t == 0xdd) { pending += (size_t)n; continue; }
+            if (t == 0xde || t == 0xdf) { pending += 2 * (size_t)n; continue; }
+            if (t >= 0xc7 && t <= 0xc9) n += 1;   /* the ext type byte */
+        }
+        if (n > (uint64_t)(end - p)) return NULL;
+        p += n;
+    }
+    return p;
+}
+
+/* Finds every one-letter field of an encoded map in one pass (fields[key - 'a']). */
+COCO__PRIVATE void coco__mp_index(coco_bytes rec, coco_bytes fields[26]) {
+    const unsigned char *p = (const unsigned char*)rec.ptr, *end = p + rec.len;
+    size_t n, i;
+    memset(fields, 0, 26 * sizeof *fields);
+    if (!p || p >= end) return;
+    if ((*p & 0xf0) == 0x80) n = *p++ & 15u;
+    else if (*p == 0xde && end - p >= 3) { n = (size_t)coco__be(p + 1, 2); p += 3; }
+    else return;
+    for (i = 0; i < n; i++) {
+        const unsigned char *v, *e;
+        int letter = end - p >= 2 && p[0] == 0xa1 && p[1] >= 'a' && p[1] <= 'z' ? p[1] - 'a' : -1;
+        if (!(v = coco__mp_skip(p, end)) || !(e = coco__mp_skip(v, end))) return;
+        if (letter >= 0) { fields[letter].ptr = v; fields[letter].len = (size_t)(e - v); }
+        p = e;
+    }
+}
+
+/* The encoded value of the one-letter field `key` of an encoded map (len 0: absent). */
+COCO__PRIVATE coco_bytes coco__mp_field(coco_bytes rec, char key) {
+    const unsigned char *p = (const unsigned char*)rec.ptr, *end = p + rec.len;
+    coco_bytes out;
+    size_t n, i;
+    out.ptr = NULL;
+    out.len = 0;
+    if (p >= end) return out;
+    if ((*p & 0xf0) == 0x80) n = *p++ & 15u;
+    else if (*p == 0xde && end - p >= 3) { n = (size_t)coco__be(p + 1, 2); p += 3; }
+    else return out;
+    for (i = 0; i < n; i++) {
+        const unsigned char* v;
+        int match = end - p >= 2 && p[0] == 0xa1 && p[1] == (unsigned char)key;
+        if (!(v = coco__mp_skip(p, end))) return out;
+        if (match) {
+            const unsigned char* e = coco__mp_skip(v, end);
+            if (e) { out.ptr = v; out.len = (size_t)(e - v); }
+            return out;
+        }
+        if (!(p = coco__mp_skip(v, end))) return out;
+    }
+    return out;
+}
+
+/* The field decoded into the ctx arena, or NULL when absent or malformed. */
+COCO__PRIVATE coco_bytes coco__old_field(coco_ctx* ctx, char key) {
+    if (!ctx->old_indexed) {
+        coco__mp_index(ctx->old_bytes, ctx->old_fields);
+        ctx->old_indexed = 1;
+    }
+    return ctx->old_fields[key - 'a'];
+}
+
+COCO__PRIVATE const coco_value* coco__raw_field(coco_ctx* ctx, char key) {
+    coco_bytes b = coco__old_field(ctx, key);
+    coco_value* v;
+    if (!b.len || !(v = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *v))) return NULL;
+    return coco_value_decode(ctx->arena, b.ptr, b.len, v) == COCO_OK ? v : NULL;
+}
+
+/* Loads the raw record; decoding waits until it is needed (coco__decode_old). */
 COCO__PRIVATE coco_result coco__load_record(coco_ctx* ctx) {
     coco_bytes key = coco__app_key(ctx->arena, ctx->run->app, 'c', &ctx->pathfp), raw;
-    coco_value* rec;
     coco_result rc = coco_store_get(ctx->run->env->store, key.ptr, key.len, ctx->arena, &raw);
     if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
     if (rc != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "state of %s: %s", ctx->path_str,
+        return coco_ctx_fail(ctx, rc, "state of %s: %s", coco_ctx_path(ctx),
                              coco_store_errmsg(ctx->run->env->store));
-    if (!(rec = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *rec))) return COCO_ERR_NOMEM;
-    if ((rc = coco_value_decode(ctx->arena, raw.ptr, raw.len, rec)) != COCO_OK || rec->kind != COCO_MAP)
-        return coco_ctx_fail(ctx, COCO_ERR_CORRUPT, "state of %s is not a component record: %s",
-                             ctx->path_str, coco_arena_errmsg(ctx->arena));
-    ctx->old = rec;
     ctx->old_bytes = raw;
     return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__decode_old(coco_ctx* ctx) {
+    coco_value* rec;
+    coco_result rc;
+    if (ctx->old || !ctx->old_bytes.ptr) return COCO_OK;
+    if (!(rec = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *rec))) return COCO_ERR_NOMEM;
+    if ((rc = coco_value_decode(ctx->arena, ctx->old_bytes.ptr, ctx->old_bytes.len, rec)) !=
+            COCO_OK || rec->kind != COCO_MAP)
+        return coco_ctx_fail(ctx, COCO_ERR_CORRUPT, "state of %s is not a component record: %s",
+                             coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
+    ctx->old = rec;
+    return COCO_OK;
+}
+
+/* 1 if the record's memo key "k" is the 16-byte `key` (bin8 of length 16) */
+COCO__PRIVATE int coco__raw_key_is(coco_ctx* ctx, coco_fp key) {
+    coco_bytes b = coco__old_field(ctx, 'k');
+    const unsigned char* p = (const unsigned char*)b.ptr;
+    return b.len == 18 && p[0] == 0xc4 && p[1] == 16 && memcmp(p + 2, key.bytes, 16) == 0;
 }
 
 /* After a failure: keep the old record, but list children mounted for the first time so
@@ -6311,37 +6463,35 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     if ((rc = coco__ctx_create(run, parent, fn, &ctx)) != COCO_OK) return rc;
     ctx->pathfp = pathfp;
     if ((rc = coco_value_copy(ctx->arena, path, &ctx->path)) != COCO_OK) goto out;
-    ctx->path_str = coco__render_path(ctx->arena, &ctx->path);
     if ((rc = coco__load_record(ctx)) != COCO_OK) goto fail;
     if ((rc = coco__args_fp(ctx->arena, fn->name, args, nargs, &key)) != COCO_OK) {
         coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded: %s", fn->name,
                       coco_arena_errmsg(ctx->arena));
         goto fail;
     }
-    if (fn->memo && !run->full && ctx->old && coco__val_is_fp(coco__field(ctx->old, "k"), key) &&
-        coco__deps_valid(run, coco__field(ctx->old, "d")) &&
-        coco__states_valid(ctx, args, nargs, coco__field(ctx->old, "s"), &states, &refresh)) {
+    if (fn->memo && !run->full && ctx->old_bytes.ptr && coco__raw_key_is(ctx, key) &&
+        coco__deps_valid(run, coco__raw_field(ctx, 'd')) &&
+        coco__states_valid(ctx, args, nargs, coco__raw_field(ctx, 's'), &states, &refresh)) {
         /* memo hit: the subtree stays as it is; nothing is written (but refreshed states) */
-        const coco_value* t = coco__field(ctx->old, "t");
-        size_t i;
-        if (refresh && (rc = coco__refresh_states(ctx, &states)) != COCO_OK) goto out;
-        for (i = 0; i < coco__list_len(t); i++) {
-            const coco_value* e = coco__list_at(t, i);
-            coco_fp tk;
-            char* tname;
-            if (!coco__tstate_ok(e)) continue;
-            tname = coco_arena_strndup(ctx->arena, e->u.list.items[0].u.s.ptr,
-                                       e->u.list.items[0].u.s.len);
-            if (!tname || coco__tk_fp(ctx->arena, tname, &e->u.list.items[1], &tk) != COCO_OK ||
-                coco__declared_add(run, tk)) { rc = COCO_ERR_NOMEM; goto out; }
+        int pushed;
+        coco_bytes tb = coco__old_field(ctx, 't');
+        if (refresh && ((rc = coco__decode_old(ctx)) != COCO_OK ||
+                        (rc = coco__refresh_states(ctx, &states)) != COCO_OK))
+            goto out;
+        if (tb.len > 1) {   /* a non-empty list of target states */
+            coco__mutex_lock(&run->lock);
+            pushed = coco__vpush(&run->hits, &ctx->pathfp, sizeof ctx->pathfp) != NULL;
+            coco__mutex_unlock(&run->lock);
+            if (!pushed) { rc = COCO_ERR_NOMEM; goto out; }
         }
         COCO__STAT(run, fn->name, unchanged);
         if (ret_arena) {
-            const coco_value* r = coco__field(ctx->old, "r");
+            const coco_value* r = coco__raw_field(ctx, 'r');
             rc = coco_value_copy(ret_arena, r ? r : &ret, ret_out);
         }
         goto out;
     }
+    if ((rc = coco__decode_old(ctx)) != COCO_OK) goto fail;
     if (!(f = coco__frame_push(ctx, fn->logic_tracking))) { rc = COCO_ERR_NOMEM; goto out; }
     if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
     COCO__STAT(run, fn->name, started);
@@ -6362,7 +6512,7 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
 fail:
     coco__pool_wait_kids(run->env, ctx);     /* they point into this component's arena */
     COCO__STAT(run, fn->name, errors);
-    coco__report_in(run, ctx, ctx->path_str ? ctx->path_str : "?", fn->name, rc,
+    coco__report_in(run, ctx, coco_ctx_path(ctx), fn->name, rc,
                     ctx->err[0] ? ctx->err : NULL);
     coco__mutex_lock(&run->lock);
     coco__fmt(run->last_err, sizeof run->last_err, "%s",
@@ -6392,12 +6542,12 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
         return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "a memoized function mounts a child "
                              "component (%s under %s); memoized functions called with coco_call "
                              "must not mount: make it a component instead", fn->name,
-                             ctx->path_str);
+                             coco_ctx_path(ctx));
     for (i = 0; i < nsuffix; i++)
         if (!coco__is_key_kind(&suffix[i], 0))
             return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "child key of kind %d under %s: a "
                                  "path key is null, bool, int, string, bytes, uuid, symbol or a "
-                                 "list of those", (int)suffix[i].kind, ctx->path_str);
+                                 "list of those", (int)suffix[i].kind, coco_ctx_path(ctx));
     n = coco__list_len(&ctx->path);
     if (!(items = (coco_value*)coco_arena_alloc(ctx->arena, (n + nsuffix) * sizeof *items)))
         return COCO_ERR_NOMEM;
@@ -6406,7 +6556,7 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
         if ((rc = coco_value_copy(ctx->arena, &suffix[i], &items[n + i])) != COCO_OK) return rc;
     path = coco_list(items, n + nsuffix);
     if ((rc = coco_value_fp(ctx->arena, &path, &pf)) != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "child path under %s: %s", ctx->path_str,
+        return coco_ctx_fail(ctx, rc, "child path under %s: %s", coco_ctx_path(ctx),
                              coco_arena_errmsg(ctx->arena));
     eq.arr = (const coco_fp*)(void*)ctx->kids.ptr;
     eq.f = pf;
@@ -6414,7 +6564,7 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
     s = coco__map_find(&ctx->kid_set, coco__fp_hash(pf), coco__fpset_eqfn, &eq);
     if (s->val)
         return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "duplicate child path %s: mounted twice "
-                             "under %s", coco__render_path(ctx->arena, &path), ctx->path_str);
+                             "under %s", coco__render_path(ctx->arena, &path), coco_ctx_path(ctx));
     if (!coco__vpush(&ctx->kids, &pf, sizeof pf)) return COCO_ERR_NOMEM;
     s->hash = coco__fp_hash(pf);
     s->val = COCO__VLEN(ctx->kids, coco_fp);
@@ -6497,7 +6647,7 @@ COCO_API coco_result coco_mount_target(coco_ctx* ctx, coco_target* container, co
     c = coco__child_target_locked(ctx->run->env, container, &key);
     coco__mutex_unlock(&ctx->run->env->lock);
     if (!c) return coco_ctx_fail(ctx, COCO_ERR_CONNECTOR, "container '%s': cannot open the "
-                                 "child target at %s", container->name, ctx->path_str);
+                                 "child target at %s", container->name, coco_ctx_path(ctx));
     *child = c;
     return COCO_OK;
 }
@@ -6583,7 +6733,7 @@ COCO__PRIVATE coco_result coco__batch_call(coco_ctx* ctx, coco__fnreg* r, const 
     coco__mutex_unlock(&r->m);
     rc = req.rc;
     if (rc == COCO_OK) rc = coco_value_copy(ctx->arena, &req.ret, ret);
-    else coco_ctx_fail(ctx, rc, "batched function '%s' failed at %s: %s", r->name, ctx->path_str,
+    else coco_ctx_fail(ctx, rc, "batched function '%s' failed at %s: %s", r->name, coco_ctx_path(ctx),
                        req.err[0] ? req.err : coco_result_str(rc));
     if (req.batch) {
         int last;
@@ -6637,7 +6787,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
         if ((rc = coco__args_fp(ctx->arena, fn->name, args, nargs, &key)) != COCO_OK) {
             coco__frame_pop(ctx);
             return coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded at %s: %s",
-                                 fn->name, ctx->path_str, coco_arena_errmsg(ctx->arena));
+                                 fn->name, coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
         }
         for (i = 0; i < coco__list_len(x) && !run->full; i++) {
             const coco_value* e = coco__list_at(x, i);
@@ -6670,7 +6820,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
                     coco__frame_pop(ctx);
                     return coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "memo of %s at %s declares "
                                          "target '%.*s', which is not registered", fn->name,
-                                         ctx->path_str, (int)d->u.list.items[0].u.s.len,
+                                         coco_ctx_path(ctx), (int)d->u.list.items[0].u.s.len,
                                          d->u.list.items[0].u.s.ptr);
                 }
                 if ((rc = coco__declare(ctx, t, &d->u.list.items[1], &d->u.list.items[2]))) {
@@ -6794,6 +6944,40 @@ COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
     return 0;
 }
 
+/* Adds the target states of this run's memo-hit components to the declared set (only needed
+   when there are tombstones to check against it). */
+COCO__PRIVATE coco_result coco__declare_hits(coco__run* run) {
+    coco_arena* ar;
+    size_t i, j, n = COCO__VLEN(run->hits, coco_fp);
+    coco_result rc = COCO_OK;
+    if (!n) return COCO_OK;
+    if ((rc = coco_arena_create(&run->env->a, &ar)) != COCO_OK) return rc;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        coco_fp pf = COCO__VAT(run->hits, coco_fp, i);
+        coco_bytes k = coco__app_key(ar, run->app, 'c', &pf), raw;
+        coco_value rec;
+        const coco_value* t;
+        if (coco_store_get(run->env->store, k.ptr, k.len, ar, &raw) != COCO_OK ||
+            coco_value_decode(ar, raw.ptr, raw.len, &rec) != COCO_OK)
+            continue;
+        t = coco__field(&rec, "t");
+        for (j = 0; j < coco__list_len(t) && rc == COCO_OK; j++) {
+            const coco_value* e = coco__list_at(t, j);
+            coco_fp tk;
+            char* tname;
+            if (!coco__tstate_ok(e)) continue;
+            tname = coco_arena_strndup(ar, e->u.list.items[0].u.s.ptr, e->u.list.items[0].u.s.len);
+            if (!tname || coco__tk_fp(ar, tname, &e->u.list.items[1], &tk) != COCO_OK ||
+                coco__declared_add(run, tk))
+                rc = COCO_ERR_NOMEM;
+        }
+        coco_arena_reset(ar);
+    }
+    run->hits.len = 0;
+    coco_arena_destroy(ar);
+    return rc;
+}
+
 /* Deletes every target state in the app's tombstones that nobody declared in this run. */
 COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     coco__buf tombs, acts;
@@ -6812,6 +6996,7 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     if ((rc = ts.rc) != COCO_OK) goto out;
     n = COCO__VLEN(tombs, coco__tomb);
     if (!n) goto out;
+    if ((rc = coco__declare_hits(run)) != COCO_OK) goto out;
     {
         /* states inside containers go before their containers: deepest target names first */
         coco__tomb* tv = (coco__tomb*)(void*)tombs.ptr;
@@ -7357,6 +7542,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     memset(run, 0, sizeof *run);
     coco__mutex_init_recursive(&run->lock);
     coco__buf_init(&run->gens, &app->env->a);
+    coco__buf_init(&run->hits, &app->env->a);
     run->app = app;
     run->env = app->env;
     run->full = full;
@@ -7378,6 +7564,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
 COCO__PRIVATE void coco__run_free(coco__run* run) {
     coco__mutex_free(&run->lock);
     coco__buf_free(&run->gens);
+    coco__buf_free(&run->hits);
     coco__buf_free(&run->subs);
     coco__buf_free(&run->acts);
     coco__buf_free(&run->kvs);

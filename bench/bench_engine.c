@@ -71,8 +71,13 @@ int main(int argc, char** argv) {
     ad.main = &root_fn;
     coco_app_create(env, &ad, &app);
     cold = run_once(app, 0);
-    for (i = 0; i < 5; i++) { hit = run_once(app, 0); if (hit < best_hit) best_hit = hit; }
-    for (i = 0; i < 3; i++) { full = run_once(app, 1); if (full < best_full) best_full = full; }
+    {
+        /* BENCH_HITS / BENCH_FULLS change the number of repetitions (callgrind differences) */
+        int hits = getenv("BENCH_HITS") ? atoi(getenv("BENCH_HITS")) : 5;
+        int fulls = getenv("BENCH_FULLS") ? atoi(getenv("BENCH_FULLS")) : 3;
+        for (i = 0; i < hits; i++) { hit = run_once(app, 0); if (hit < best_hit) best_hit = hit; }
+        for (i = 0; i < fulls; i++) { full = run_once(app, 1); if (full < best_full) best_full = full; }
+    }
     printf("engine n=%ld phase=first_run us_per_component=%.2f\n", g_n, cold * 1e6 / (double)g_n);
     printf("engine n=%ld phase=memo_hit us_per_component=%.2f goal=1.0\n", g_n, best_hit * 1e6 / (double)g_n);
     printf("engine n=%ld phase=executed_full_reprocess us_per_component=%.2f goal=5.0 (includes one upsert per component to a no-op target)\n",
