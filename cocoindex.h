@@ -797,9 +797,26 @@ COCO_API int         coco_live_stopping(coco_live* live);
 /* Blocks up to `ms` milliseconds or until stopping; returns coco_live_stopping(). */
 COCO_API int         coco_live_wait(coco_live* live, uint32_t ms);
 
+/* ---- LiveMap: an in-memory keyed map between two stages -------------------------------------- */
+typedef struct coco_livemap coco_livemap;
+
+/* coco_livemap_create
+   A map whose producer side is a target (declare entries into coco_livemap_target()) and
+   whose consumer side is a live source (coco_mount_livemap).  Entries live in memory only:
+   mount the producer with coco_use_mount before the consumer so the map is filled first.
+   The map lives with the env (freed by coco_env_close). */
+COCO_API coco_result   coco_livemap_create(coco_env* env, const char* name, coco_livemap** out);
+COCO_API coco_target*  coco_livemap_target(coco_livemap* lm);
+/* Mounts `each(value)` for every entry at  current / key / Symbol(each->name) / entry key;
+   in a live update, entries the producer adds, changes or removes re-run or delete only
+   their child.  Re-declaring an equal value changes nothing downstream. */
+COCO_API coco_result   coco_mount_livemap(coco_ctx* ctx, coco_value key, coco_livemap* lm,
+                                          const coco_fn* each);
+
 /* coco_mount_refresh
-   Mounts `fn(args)` at `key` like coco_mount; in a live update the child is re-run every
-   `interval_ms` (what it no longer declares is deleted).  In a catch-up update it runs once. */
+   Mounts `fn(args)` at `key` like coco_use_mount (applied before it returns); in a live
+   update the child is re-run every `interval_ms` (what it no longer declares is deleted).
+   In a catch-up update it runs once. */
 COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coco_fn* fn,
                                         const coco_value* args, size_t nargs,
                                         uint32_t interval_ms);
@@ -4264,6 +4281,7 @@ struct coco_env {
     coco__buf      ctxv;          /* coco__ctxval[] */
     coco__buf      fns;           /* coco__fnreg*[] (stable pointers; under `lock`) */
     coco_target*   targets;
+    struct coco_livemap* livemaps;
     coco_arena*    arena;         /* names, identities */
     char           err[COCO__ERRMSG_CAP];
 };
@@ -4639,6 +4657,7 @@ COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
 }
 
 /* ---- environment ---------------------------------------------------------------------------- */
+COCO__PRIVATE void coco__livemaps_free(coco_env* env);
 COCO_API const char* coco_env_errmsg(const coco_env* env) { return env ? env->err : ""; }
 COCO_API coco_store* coco_env_store(coco_env* env) { return env ? env->store : NULL; }
 
@@ -4689,6 +4708,7 @@ COCO_API void coco_env_close(coco_env* env) {
     coco_target* t;
     if (!env) return;
     coco__pool_stop(env);
+    coco__livemaps_free(env);
     {
         size_t i;
         for (i = 0; i < COCO__VLEN(env->fns, coco__fnreg*); i++) {
@@ -7199,7 +7219,9 @@ COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coc
     coco_value path;
     coco_fp pf;
     if (!ctx || !fn) return COCO_ERR_INVALID_ARG;
-    if ((rc = coco_mount(ctx, key, fn, args, nargs)) != COCO_OK) return rc;
+    /* the first pass is applied before returning, so a refreshed producer (e.g. of a
+       LiveMap) has filled its targets before its consumers are mounted */
+    if ((rc = coco_use_mount(ctx, key, fn, args, nargs, NULL)) != COCO_OK) return rc;
     if (!ctx->run->app->live_mode) return COCO_OK;
     if ((rc = coco__path_join(ctx->arena, &ctx->path, &key, 1, &path, &pf)) != COCO_OK) return rc;
     return coco__live_register(ctx->run->app, &path, pf, NULL, fn, args, nargs,
@@ -7532,6 +7554,155 @@ COCO__PRIVATE coco_result coco__live_loop(coco_app* app, const coco_update_desc*
         coco__free(&app->env->a, l, sizeof *l);
     }
     return rc;
+}
+
+
+/* ---- LiveMap ---------------------------------------------------------------------------------- */
+typedef struct coco__lm_entry { coco_value key, value; coco_arena* ar; } coco__lm_entry;
+
+struct coco_livemap {
+    coco_env*    env;
+    coco_target* target;
+    coco__mutex  m;
+    coco__buf    entries;       /* coco__lm_entry[] */
+    coco__buf    consumers;     /* coco_live*[] registered by live consumers */
+    struct coco_livemap* next;
+};
+
+COCO__PRIVATE int coco__lm_find(coco_livemap* lm, const coco_value* key) {
+    size_t i, n = COCO__VLEN(lm->entries, coco__lm_entry);
+    coco_arena* tmp;
+    int found = -1;
+    if (coco_arena_create(&lm->env->a, &tmp) != COCO_OK) return -1;
+    for (i = 0; i < n && found < 0; i++)
+        if (coco_value_eq(tmp, &COCO__VAT(lm->entries, coco__lm_entry, i).key, key)) found = (int)i;
+    coco_arena_destroy(tmp);
+    return found;
+}
+
+COCO__PRIVATE coco_result coco__lm_apply(void* user, const coco_action* acts, size_t n,
+                                         char* err, size_t cap) {
+    coco_livemap* lm = (coco_livemap*)user;
+    size_t i, c;
+    (void)err; (void)cap;
+    coco__mutex_lock(&lm->m);
+    for (i = 0; i < n; i++) {
+        int at = coco__lm_find(lm, &acts[i].key);
+        if (acts[i].kind == COCO_ACTION_UPSERT) {
+            coco__lm_entry e;
+            if (coco_arena_create(&lm->env->a, &e.ar) != COCO_OK ||
+                coco_value_copy(e.ar, &acts[i].key, &e.key) != COCO_OK ||
+                coco_value_copy(e.ar, &acts[i].value, &e.value) != COCO_OK) {
+                coco__mutex_unlock(&lm->m);
+                return COCO_ERR_NOMEM;
+            }
+            if (at >= 0) {
+                coco_arena_destroy(COCO__VAT(lm->entries, coco__lm_entry, at).ar);
+                COCO__VAT(lm->entries, coco__lm_entry, at) = e;
+            } else if (!coco__vpush(&lm->entries, &e, sizeof e)) {
+                coco_arena_destroy(e.ar);
+                coco__mutex_unlock(&lm->m);
+                return COCO_ERR_NOMEM;
+            }
+            for (c = 0; c < COCO__VLEN(lm->consumers, coco_live*); c++)
+                coco_live_update(COCO__VAT(lm->consumers, coco_live*, c), acts[i].key,
+                                 acts[i].value);
+        } else if (acts[i].kind == COCO_ACTION_DELETE && at >= 0) {
+            size_t last = COCO__VLEN(lm->entries, coco__lm_entry) - 1;
+            coco_arena_destroy(COCO__VAT(lm->entries, coco__lm_entry, at).ar);
+            COCO__VAT(lm->entries, coco__lm_entry, at) = COCO__VAT(lm->entries, coco__lm_entry, last);
+            lm->entries.len -= sizeof(coco__lm_entry);
+            for (c = 0; c < COCO__VLEN(lm->consumers, coco_live*); c++)
+                coco_live_delete(COCO__VAT(lm->consumers, coco_live*, c), acts[i].key);
+        }
+    }
+    coco__mutex_unlock(&lm->m);
+    return COCO_OK;
+}
+static const coco_target_vtable coco__lm_vt = { NULL, coco__lm_apply };
+
+COCO_API coco_result coco_livemap_create(coco_env* env, const char* name, coco_livemap** out) {
+    coco_livemap* lm;
+    coco_result rc;
+    if (!env || !name || !out) return COCO_ERR_INVALID_ARG;
+    if (!(lm = (coco_livemap*)coco__alloc(&env->a, sizeof *lm))) return COCO_ERR_NOMEM;
+    memset(lm, 0, sizeof *lm);
+    lm->env = env;
+    coco__mutex_init(&lm->m);
+    coco__buf_init(&lm->entries, &env->a);
+    coco__buf_init(&lm->consumers, &env->a);
+    if ((rc = coco_target_register(env, name, &coco__lm_vt, lm, &lm->target)) != COCO_OK) {
+        coco__mutex_free(&lm->m);
+        coco__free(&env->a, lm, sizeof *lm);
+        return rc;
+    }
+    coco__mutex_lock(&env->lock);
+    lm->next = env->livemaps;
+    env->livemaps = lm;
+    coco__mutex_unlock(&env->lock);
+    *out = lm;
+    return COCO_OK;
+}
+
+COCO__PRIVATE void coco__livemaps_free(coco_env* env) {
+    while (env->livemaps) {
+        coco_livemap* lm = env->livemaps;
+        size_t i;
+        env->livemaps = lm->next;
+        for (i = 0; i < COCO__VLEN(lm->entries, coco__lm_entry); i++)
+            coco_arena_destroy(COCO__VAT(lm->entries, coco__lm_entry, i).ar);
+        coco__buf_free(&lm->entries);
+        coco__buf_free(&lm->consumers);
+        coco__mutex_free(&lm->m);
+        coco__free(&env->a, lm, sizeof *lm);
+    }
+}
+
+COCO_API coco_target* coco_livemap_target(coco_livemap* lm) { return lm ? lm->target : NULL; }
+
+/* the consumer's watcher: registers for the map's changes until the update stops */
+COCO__PRIVATE coco_result coco__lm_watch(void* user, coco_live* live) {
+    coco_livemap* lm = (coco_livemap*)user;
+    size_t i;
+    coco__mutex_lock(&lm->m);
+    if (!coco__vpush(&lm->consumers, &live, sizeof live)) {
+        coco__mutex_unlock(&lm->m);
+        return COCO_ERR_NOMEM;
+    }
+    coco__mutex_unlock(&lm->m);
+    while (!coco_live_wait(live, 1000)) { }
+    coco__mutex_lock(&lm->m);
+    for (i = 0; i < COCO__VLEN(lm->consumers, coco_live*); i++)
+        if (COCO__VAT(lm->consumers, coco_live*, i) == live) {
+            size_t last = COCO__VLEN(lm->consumers, coco_live*) - 1;
+            COCO__VAT(lm->consumers, coco_live*, i) = COCO__VAT(lm->consumers, coco_live*, last);
+            lm->consumers.len -= sizeof live;
+            break;
+        }
+    coco__mutex_unlock(&lm->m);
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_mount_livemap(coco_ctx* ctx, coco_value key, coco_livemap* lm,
+                                        const coco_fn* each) {
+    coco_value *keys, *vals;
+    size_t i, n;
+    coco_result rc;
+    if (!ctx || !lm || !each) return COCO_ERR_INVALID_ARG;
+    coco__mutex_lock(&lm->m);
+    n = COCO__VLEN(lm->entries, coco__lm_entry);
+    keys = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *keys);
+    vals = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *vals);
+    rc = keys && vals ? COCO_OK : COCO_ERR_NOMEM;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        rc = coco_value_copy(ctx->arena, &COCO__VAT(lm->entries, coco__lm_entry, i).key, &keys[i]);
+        if (rc == COCO_OK)
+            rc = coco_value_copy(ctx->arena, &COCO__VAT(lm->entries, coco__lm_entry, i).value,
+                                 &vals[i]);
+    }
+    coco__mutex_unlock(&lm->m);
+    if (rc != COCO_OK) return rc;
+    return coco_mount_live(ctx, key, each, keys, vals, n, coco__lm_watch, lm);
 }
 
 /* ---- update and drop ------------------------------------------------------------------------ */

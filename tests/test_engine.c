@@ -1317,6 +1317,73 @@ static void live02_refresh_reruns_on_interval(void) {
     CHECK(LOAD(refresh_calls) >= 3);
     world_close(&w);
 }
+
+/* LIVE-03: LiveMap between a refreshed producer and a live consumer */
+static coco_livemap* g_lm;
+static int lm_consumer_calls;
+static coco_result lm_producer(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    int i;
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    coco__mutex_lock(&g_tmutex);
+    for (i = 0; i < g_ndocs && rc == COCO_OK; i++)
+        rc = coco_declare(ctx, coco_livemap_target(g_lm), coco_str(g_docs[i].name),
+                          coco_str(g_docs[i].text));
+    coco__mutex_unlock(&g_tmutex);
+    return rc;
+}
+static const coco_fn lm_producer_fn = { "lm_producer", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, lm_producer };
+static coco_result lm_consumer(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    char up[128];
+    size_t i;
+    (void)n; (void)r;
+    BUMP(lm_consumer_calls);
+    for (i = 0; i < a[0].u.s.len && i < sizeof up - 1; i++)
+        up[i] = (char)(a[0].u.s.ptr[i] >= 'a' && a[0].u.s.ptr[i] <= 'z' ? a[0].u.s.ptr[i] - 32 : a[0].u.s.ptr[i]);
+    up[i] = 0;
+    return coco_declare(ctx, g_tgt, coco_strn(up, i), coco_str("seen"));
+}
+static const coco_fn lm_consumer_fn = { "lm_consumer", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, lm_consumer };
+static coco_result lm_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    if ((rc = coco_mount_refresh(ctx, coco_str("producer"), &lm_producer_fn, NULL, 0, 20))) return rc;
+    return coco_mount_livemap(ctx, coco_str("consumer"), g_lm, &lm_consumer_fn);
+}
+static const coco_fn lm_main_fn = { "lm_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, lm_main };
+static void live03_livemap_propagates_only_changes(void) {
+    world w;
+    pthread_t th;
+    live_run lr;
+    int settled;
+    world_new(&w);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    lm_consumer_calls = 0;
+    g_ready = 0;
+    REQUIRE(world_open(&w, &lm_main_fn, "app") == COCO_OK);
+    REQUIRE(coco_livemap_create(w.env, "lm", &g_lm) == COCO_OK);
+    lr.app = w.app;
+    REQUIRE(pthread_create(&th, NULL, live_thread, &lr) == 0);
+    while (!LOAD(g_ready)) usleep(1000);
+    CHECK(wait_for("ALPHA", "seen"));
+    CHECK(wait_for("BETA", "seen"));
+    usleep(100000);                                  /* several refreshes, nothing changed */
+    settled = LOAD(lm_consumer_calls);
+    CHECK_INT_EQ(settled, 2);
+    coco__mutex_lock(&g_tmutex);
+    docs_set("a", "alpha two");
+    docs_del("b");
+    coco__mutex_unlock(&g_tmutex);
+    CHECK(wait_for("ALPHA TWO", "seen"));
+    CHECK(wait_for("BETA", NULL));
+    CHECK(wait_for("ALPHA", NULL));
+    CHECK_INT_EQ(LOAD(lm_consumer_calls), 3);        /* only the changed entry re-ran */
+    coco_app_stop(w.app);
+    pthread_join(th, NULL);
+    CHECK_INT_EQ(lr.rc, COCO_OK);
+    world_close(&w);
+}
 #endif
 
 
@@ -1874,6 +1941,7 @@ int main(int argc, char** argv) {
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
+    RUN(live03_livemap_propagates_only_changes);
 #endif
     {
         char cmd[300];
