@@ -11,7 +11,9 @@ TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC)) $(B)/test_engine_nothreads
 TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
 PREFIX  ?= /usr/local
 
-.PHONY: all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
+EXAMPLES := $(B)/examples/files_transform
+
+.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
 all: $(TESTS)
 
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h
@@ -27,12 +29,18 @@ $(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h
 	@mkdir -p $(B)/asan
 	$(CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread
 
+$(B)/examples/%: examples/%.c $(HDR) $(wildcard connectors/*.h)
+	@mkdir -p $(B)/examples
+	$(CC) $(TFLAGS) -o $@ $< -lpthread
+
+examples: $(EXAMPLES)
+
 # Every test binary; the last line printed is "N passed, N failed".
-test: compile-check $(TESTS)
+test: compile-check $(TESTS) $(EXAMPLES)
 	@sh tools/run_tests.sh $(TESTS)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: $(TESTS_ASAN)
+test-asan: $(TESTS_ASAN) $(EXAMPLES)
 	@ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  sh tools/run_tests.sh $(TESTS_ASAN)
 

@@ -1533,15 +1533,48 @@ static const uint32_t coco__b3_iv[8] = {
 /* ---- generic round structure ------------------------------------------------------------
    P names an operation set: P##_ADD, P##_XOR and P##_R16/R12/R8/R7 (rotate right). The state
    is sixteen variables v0..v15 (one word each, or one SIMD lane per input); m is an array of
-   the sixteen message words. COCO__B3_ROUNDS runs the seven rounds, with the message
-   schedule (the permutation applied 0..6 times) written out. */
+   the sixteen message words. COCO__B3_R0..R6 are the seven rounds, with the message schedule
+   (the permutation applied 0..6 times) written out; K picks how a round orders its eight G
+   functions (COCO__B3_RNDL or COCO__B3_RNDS). */
 #define COCO__B3_G(P, a, b, c, d, x, y)                                        \
-    a = P##_ADD(P##_ADD(a, b), x); d = P##_R16(P##_XOR(d, a));                \
+    a = P##_ADD(P##_ADD(a, x), b); d = P##_R16(P##_XOR(d, a));                \
     c = P##_ADD(c, d);             b = P##_R12(P##_XOR(b, c));                \
-    a = P##_ADD(P##_ADD(a, b), y); d = P##_R8(P##_XOR(d, a));                 \
+    a = P##_ADD(P##_ADD(a, y), b); d = P##_R8(P##_XOR(d, a));                 \
     c = P##_ADD(c, d);             b = P##_R7(P##_XOR(b, c))
 
-#define COCO__B3_RND(P, v, m, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, sa, sb, sc, sd, se, sf) \
+/* Four G functions in lockstep (one step of each in turn), so that the instruction stream
+   offers four independent operations of one kind at a time. */
+#define COCO__B3_STEP4(OP, a0, a1, a2, a3, b0, b1, b2, b3)                      \
+    a0 = OP(a0, b0); a1 = OP(a1, b1); a2 = OP(a2, b2); a3 = OP(a3, b3)
+#define COCO__B3_ROT4(R, a0, a1, a2, a3) a0 = R(a0); a1 = R(a1); a2 = R(a2); a3 = R(a3)
+#define COCO__B3_G4(P, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3,   \
+                    x0, x1, x2, x3, y0, y1, y2, y3)                                         \
+    COCO__B3_STEP4(P##_ADD, a0, a1, a2, a3, x0, x1, x2, x3);                               \
+    COCO__B3_STEP4(P##_ADD, a0, a1, a2, a3, b0, b1, b2, b3);                               \
+    COCO__B3_STEP4(P##_XOR, d0, d1, d2, d3, a0, a1, a2, a3);                               \
+    COCO__B3_ROT4(P##_R16, d0, d1, d2, d3);                                                \
+    COCO__B3_STEP4(P##_ADD, c0, c1, c2, c3, d0, d1, d2, d3);                               \
+    COCO__B3_STEP4(P##_XOR, b0, b1, b2, b3, c0, c1, c2, c3);                               \
+    COCO__B3_ROT4(P##_R12, b0, b1, b2, b3);                                                \
+    COCO__B3_STEP4(P##_ADD, a0, a1, a2, a3, y0, y1, y2, y3);                               \
+    COCO__B3_STEP4(P##_ADD, a0, a1, a2, a3, b0, b1, b2, b3);                               \
+    COCO__B3_STEP4(P##_XOR, d0, d1, d2, d3, a0, a1, a2, a3);                               \
+    COCO__B3_ROT4(P##_R8, d0, d1, d2, d3);                                                 \
+    COCO__B3_STEP4(P##_ADD, c0, c1, c2, c3, d0, d1, d2, d3);                               \
+    COCO__B3_STEP4(P##_XOR, b0, b1, b2, b3, c0, c1, c2, c3);                               \
+    COCO__B3_ROT4(P##_R7, b0, b1, b2, b3)
+
+#define COCO__B3_RNDL(P, v, m, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, sa, sb, sc, sd, se, sf) \
+    COCO__B3_G4(P, v##0, v##1, v##2, v##3, v##4, v##5, v##6, v##7,                         \
+                v##8, v##9, v##10, v##11, v##12, v##13, v##14, v##15,                       \
+                m[s0], m[s2], m[s4], m[s6], m[s1], m[s3], m[s5], m[s7]);                   \
+    COCO__B3_G4(P, v##0, v##1, v##2, v##3, v##5, v##6, v##7, v##4,                         \
+                v##10, v##11, v##8, v##9, v##15, v##12, v##13, v##14,                       \
+                m[s8], m[sa], m[sc], m[se], m[s9], m[sb], m[sd], m[sf])
+
+/* The same round with the G functions one after the other: fewer values live at once, which
+   suits the 16-register SSE4.1/AVX2 paths and scalar code. */
+#define COCO__B3_RNDS(P, v, m, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, sa, sb, sc, sd, se, sf) \
     COCO__B3_G(P, v##0, v##4, v##8,  v##12, m[s0], m[s1]);                   \
     COCO__B3_G(P, v##1, v##5, v##9,  v##13, m[s2], m[s3]);                   \
     COCO__B3_G(P, v##2, v##6, v##10, v##14, m[s4], m[s5]);                   \
@@ -1551,14 +1584,29 @@ static const uint32_t coco__b3_iv[8] = {
     COCO__B3_G(P, v##2, v##7, v##8,  v##13, m[sc], m[sd]);                   \
     COCO__B3_G(P, v##3, v##4, v##9,  v##14, m[se], m[sf])
 
-#define COCO__B3_ROUNDS(P, v, m)                                                         \
-    COCO__B3_RND(P, v, m, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);      \
-    COCO__B3_RND(P, v, m, 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8);      \
-    COCO__B3_RND(P, v, m, 3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1);      \
-    COCO__B3_RND(P, v, m, 10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6);      \
-    COCO__B3_RND(P, v, m, 12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4);      \
-    COCO__B3_RND(P, v, m, 9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7);      \
-    COCO__B3_RND(P, v, m, 11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+#define COCO__B3_R0(K, P, v, m) \
+    K(P, v, m, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define COCO__B3_R1(K, P, v, m) \
+    K(P, v, m, 2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
+#define COCO__B3_R2(K, P, v, m) \
+    K(P, v, m, 3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)
+#define COCO__B3_R3(K, P, v, m) \
+    K(P, v, m, 10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)
+#define COCO__B3_R4(K, P, v, m) \
+    K(P, v, m, 12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)
+#define COCO__B3_R5(K, P, v, m) \
+    K(P, v, m, 9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)
+#define COCO__B3_R6(K, P, v, m) \
+    K(P, v, m, 11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+#define COCO__B3_ROUNDS(K, P, v, m)                                                \
+    COCO__B3_R0(K, P, v, m); COCO__B3_R1(K, P, v, m); COCO__B3_R2(K, P, v, m);   \
+    COCO__B3_R3(K, P, v, m); COCO__B3_R4(K, P, v, m); COCO__B3_R5(K, P, v, m);   \
+    COCO__B3_R6(K, P, v, m)
+
+/* Round r of each SIMD path on its state v0..v15 and message array m. */
+#define COCO__B3_RS4(r)  COCO__B3_R##r(COCO__B3_RNDS, COCO__S4, v, m)
+#define COCO__B3_RA8(r)  COCO__B3_R##r(COCO__B3_RNDS, COCO__A8, v, m)
+#define COCO__B3_RZ16(r) COCO__B3_R##r(COCO__B3_RNDL, COCO__Z16, v, m)
 
 /* ---- portable path ------------------------------------------------------------------------ */
 #define COCO__ROTR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
@@ -1597,7 +1645,7 @@ COCO__PRIVATE void coco__b3_compress_portable(const uint32_t cv[8], const uint8_
     uint32_t v14 = len, v15 = flags;
     int i;
     for (i = 0; i < 16; i++) m[i] = coco__b3_ld32(block + 4 * i);
-    COCO__B3_ROUNDS(COCO__SC, v, m);
+    COCO__B3_ROUNDS(COCO__B3_RNDS, COCO__SC, v, m);
     out[0] = v0 ^ v8;   out[1] = v1 ^ v9;   out[2] = v2 ^ v10;  out[3] = v3 ^ v11;
     out[4] = v4 ^ v12;  out[5] = v5 ^ v13;  out[6] = v6 ^ v14;  out[7] = v7 ^ v15;
     out[8] = v8 ^ cv[0];   out[9] = v9 ^ cv[1];   out[10] = v10 ^ cv[2];
@@ -1607,13 +1655,25 @@ COCO__PRIVATE void coco__b3_compress_portable(const uint32_t cv[8], const uint8_
 
 /* ---- x86 SIMD paths ----------------------------------------------------------------------- */
 #if COCO__X86
+/* g++ 12 reports the deliberately uninitialized `__Y = __Y` inside the AVX-512 intrinsics
+   (_mm512_undefined_*) once they are inlined at -O2 (GCC bug 105593); the diagnostic state
+   at the header's own lines is what counts, so it is silenced around the include. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wuninitialized"
+#  pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic pop
+#endif
 #include <cpuid.h>
 
 #define COCO__B3_TGT_SSE41  __attribute__((target("sse4.1")))
 #define COCO__B3_TGT_AVX2   __attribute__((target("avx2")))
 #define COCO__B3_TGT_AVX512 __attribute__((target("avx512f,avx512vl")))
 #define COCO__B3_INLINE     __inline__ __attribute__((always_inline))
+#define COCO__B3_PREFETCH   256
 
 /* SSE4.1, 4 lanes */
 #define COCO__S4_ADD(a, b) _mm_add_epi32((a), (b))
@@ -1757,24 +1817,41 @@ COCO__PRIVATE void coco__b3_lane_counters(uint64_t ctr, int inc, int n, uint32_t
     r2 = _mm_unpacklo_epi64(t1_, t3_); r3 = _mm_unpackhi_epi64(t1_, t3_);                \
 } while (0)
 
+/* Loads block `off` of 4 inputs as 16 message vectors (m[j] lane i = word j of input i). */
+COCO__B3_TGT_SSE41 COCO__PRIVATE COCO__B3_INLINE void coco__b3_msg4(const uint8_t* const* in,
+                                                                    size_t off, __m128i* m) {
+    int q;
+    for (q = 0; q < 4; q++) {
+        __m128i x0 = COCO__B3_LD128(in[0] + off + 16 * q);
+        __m128i x1 = COCO__B3_LD128(in[1] + off + 16 * q);
+        __m128i x2 = COCO__B3_LD128(in[2] + off + 16 * q);
+        __m128i x3 = COCO__B3_LD128(in[3] + off + 16 * q);
+        COCO__B3_TR4(x0, x1, x2, x3);
+        m[4 * q] = x0; m[4 * q + 1] = x1; m[4 * q + 2] = x2; m[4 * q + 3] = x3;
+    }
+}
+
 /* The hash_many functions: `blocks` blocks of each of the inputs in[0..W-1] (W = 4, 8, 16),
    lane i with counter ctr (+ i if inc); flags on every block, fs added on the first and fe
-   on the last; the W chaining values go to out (32 bytes each). */
+   on the last; the W chaining values go to out (32 bytes each). The next block's message is
+   loaded and transposed after the first round of the current one, so that this work
+   overlaps with the rounds (it costs up to 15% otherwise). */
 COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_hash4_sse41(const uint8_t* const* in,
         size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
         uint8_t fs, uint8_t fe, uint8_t* out) {
-    __m128i m[16];
+    __m128i mbuf[2][16];
+    __m128i* m = mbuf[0];
     __m128i h0 = _mm_set1_epi32((int)key[0]), h1 = _mm_set1_epi32((int)key[1]);
     __m128i h2 = _mm_set1_epi32((int)key[2]), h3 = _mm_set1_epi32((int)key[3]);
     __m128i h4 = _mm_set1_epi32((int)key[4]), h5 = _mm_set1_epi32((int)key[5]);
     __m128i h6 = _mm_set1_epi32((int)key[6]), h7 = _mm_set1_epi32((int)key[7]);
     __m128i clo, chi;
     uint32_t lo[4], hi[4];
-    size_t b, off;
-    int q;
+    size_t b;
     coco__b3_lane_counters(ctr, inc, 4, lo, hi);
     clo = COCO__B3_LD128(lo);
     chi = COCO__B3_LD128(hi);
+    coco__b3_msg4(in, 0, m);
     for (b = 0; b < blocks; b++) {
         uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
         __m128i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
@@ -1783,16 +1860,12 @@ COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_hash4_sse41(const uint8_t* const*
         __m128i v10 = _mm_set1_epi32((int)coco__b3_iv[2]);
         __m128i v11 = _mm_set1_epi32((int)coco__b3_iv[3]);
         __m128i v12 = clo, v13 = chi, v14 = _mm_set1_epi32(64), v15 = _mm_set1_epi32(fl);
-        off = b * 64;
-        for (q = 0; q < 4; q++) {
-            __m128i x0 = COCO__B3_LD128(in[0] + off + 16 * q);
-            __m128i x1 = COCO__B3_LD128(in[1] + off + 16 * q);
-            __m128i x2 = COCO__B3_LD128(in[2] + off + 16 * q);
-            __m128i x3 = COCO__B3_LD128(in[3] + off + 16 * q);
-            COCO__B3_TR4(x0, x1, x2, x3);
-            m[4 * q] = x0; m[4 * q + 1] = x1; m[4 * q + 2] = x2; m[4 * q + 3] = x3;
-        }
-        COCO__B3_ROUNDS(COCO__S4, v, m);
+        m = mbuf[b & 1];
+        COCO__B3_RS4(0);
+        if (b + 1 < blocks) coco__b3_msg4(in, (b + 1) * 64, mbuf[(b + 1) & 1]);
+        COCO__B3_RS4(1); COCO__B3_RS4(2);
+        COCO__B3_RS4(3); COCO__B3_RS4(4);
+        COCO__B3_RS4(5); COCO__B3_RS4(6);
         h0 = _mm_xor_si128(v0, v8);  h1 = _mm_xor_si128(v1, v9);
         h2 = _mm_xor_si128(v2, v10); h3 = _mm_xor_si128(v3, v11);
         h4 = _mm_xor_si128(v4, v12); h5 = _mm_xor_si128(v5, v13);
@@ -1826,21 +1899,41 @@ COCO__B3_TGT_SSE41 COCO__PRIVATE void coco__b3_hash4_sse41(const uint8_t* const*
     r7 = _mm256_permute2x128_si256(b3_, b7_, 0x31);                                       \
 } while (0)
 
+/* Loads block `off` of 8 inputs as 16 message vectors (m[j] lane i = word j of input i). */
+COCO__B3_TGT_AVX2 COCO__PRIVATE COCO__B3_INLINE void coco__b3_msg8(const uint8_t* const* in,
+                                                                   size_t off, __m256i* m) {
+    int q;
+    for (q = 0; q < 2; q++) {
+        __m256i x0 = COCO__B3_LD256(in[0] + off + 32 * q);
+        __m256i x1 = COCO__B3_LD256(in[1] + off + 32 * q);
+        __m256i x2 = COCO__B3_LD256(in[2] + off + 32 * q);
+        __m256i x3 = COCO__B3_LD256(in[3] + off + 32 * q);
+        __m256i x4 = COCO__B3_LD256(in[4] + off + 32 * q);
+        __m256i x5 = COCO__B3_LD256(in[5] + off + 32 * q);
+        __m256i x6 = COCO__B3_LD256(in[6] + off + 32 * q);
+        __m256i x7 = COCO__B3_LD256(in[7] + off + 32 * q);
+        COCO__B3_TR8(x0, x1, x2, x3, x4, x5, x6, x7);
+        m[8 * q] = x0;     m[8 * q + 1] = x1; m[8 * q + 2] = x2; m[8 * q + 3] = x3;
+        m[8 * q + 4] = x4; m[8 * q + 5] = x5; m[8 * q + 6] = x6; m[8 * q + 7] = x7;
+    }
+}
+
 COCO__B3_TGT_AVX2 COCO__PRIVATE void coco__b3_hash8_avx2(const uint8_t* const* in,
         size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
         uint8_t fs, uint8_t fe, uint8_t* out) {
-    __m256i m[16];
+    __m256i mbuf[2][16];
+    __m256i* m = mbuf[0];
     __m256i h0 = _mm256_set1_epi32((int)key[0]), h1 = _mm256_set1_epi32((int)key[1]);
     __m256i h2 = _mm256_set1_epi32((int)key[2]), h3 = _mm256_set1_epi32((int)key[3]);
     __m256i h4 = _mm256_set1_epi32((int)key[4]), h5 = _mm256_set1_epi32((int)key[5]);
     __m256i h6 = _mm256_set1_epi32((int)key[6]), h7 = _mm256_set1_epi32((int)key[7]);
     __m256i clo, chi;
     uint32_t lo[8], hi[8];
-    size_t b, off;
-    int q;
+    size_t b;
     coco__b3_lane_counters(ctr, inc, 8, lo, hi);
     clo = COCO__B3_LD256(lo);
     chi = COCO__B3_LD256(hi);
+    coco__b3_msg8(in, 0, m);
     for (b = 0; b < blocks; b++) {
         uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
         __m256i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
@@ -1850,21 +1943,12 @@ COCO__B3_TGT_AVX2 COCO__PRIVATE void coco__b3_hash8_avx2(const uint8_t* const* i
         __m256i v11 = _mm256_set1_epi32((int)coco__b3_iv[3]);
         __m256i v12 = clo, v13 = chi, v14 = _mm256_set1_epi32(64);
         __m256i v15 = _mm256_set1_epi32(fl);
-        off = b * 64;
-        for (q = 0; q < 2; q++) {
-            __m256i x0 = COCO__B3_LD256(in[0] + off + 32 * q);
-            __m256i x1 = COCO__B3_LD256(in[1] + off + 32 * q);
-            __m256i x2 = COCO__B3_LD256(in[2] + off + 32 * q);
-            __m256i x3 = COCO__B3_LD256(in[3] + off + 32 * q);
-            __m256i x4 = COCO__B3_LD256(in[4] + off + 32 * q);
-            __m256i x5 = COCO__B3_LD256(in[5] + off + 32 * q);
-            __m256i x6 = COCO__B3_LD256(in[6] + off + 32 * q);
-            __m256i x7 = COCO__B3_LD256(in[7] + off + 32 * q);
-            COCO__B3_TR8(x0, x1, x2, x3, x4, x5, x6, x7);
-            m[8 * q] = x0;     m[8 * q + 1] = x1; m[8 * q + 2] = x2; m[8 * q + 3] = x3;
-            m[8 * q + 4] = x4; m[8 * q + 5] = x5; m[8 * q + 6] = x6; m[8 * q + 7] = x7;
-        }
-        COCO__B3_ROUNDS(COCO__A8, v, m);
+        m = mbuf[b & 1];
+        COCO__B3_RA8(0);
+        if (b + 1 < blocks) coco__b3_msg8(in, (b + 1) * 64, mbuf[(b + 1) & 1]);
+        COCO__B3_RA8(1); COCO__B3_RA8(2);
+        COCO__B3_RA8(3); COCO__B3_RA8(4);
+        COCO__B3_RA8(5); COCO__B3_RA8(6);
         h0 = _mm256_xor_si256(v0, v8);  h1 = _mm256_xor_si256(v1, v9);
         h2 = _mm256_xor_si256(v2, v10); h3 = _mm256_xor_si256(v3, v11);
         h4 = _mm256_xor_si256(v4, v12); h5 = _mm256_xor_si256(v5, v13);
@@ -1912,13 +1996,18 @@ COCO__B3_TGT_AVX2 COCO__PRIVATE void coco__b3_hash8_avx2(const uint8_t* const* i
 /* Loads block `off` of 16 inputs as 16 message vectors (m[j] lane i = word j of input i). */
 COCO__B3_TGT_AVX512 COCO__PRIVATE COCO__B3_INLINE void coco__b3_msg16(const uint8_t* const* in,
                                                                       size_t off, __m512i* m) {
-#define COCO__B3_L(i) _mm512_loadu_si512((const void*)(in[i] + off))
+#define COCO__B3_L(k) _mm512_loadu_si512((const void*)(in[k] + off))
     __m512i x0 = COCO__B3_L(0), x1 = COCO__B3_L(1), x2 = COCO__B3_L(2), x3 = COCO__B3_L(3);
     __m512i x4 = COCO__B3_L(4), x5 = COCO__B3_L(5), x6 = COCO__B3_L(6), x7 = COCO__B3_L(7);
     __m512i x8 = COCO__B3_L(8), x9 = COCO__B3_L(9), x10 = COCO__B3_L(10);
     __m512i x11 = COCO__B3_L(11), x12 = COCO__B3_L(12), x13 = COCO__B3_L(13);
     __m512i x14 = COCO__B3_L(14), x15 = COCO__B3_L(15);
 #undef COCO__B3_L
+    {   /* a few blocks ahead: the data may not be in L1/L2 yet */
+        int i;
+        for (i = 0; i < 16; i++)
+            _mm_prefetch((const char*)(in[i] + off + COCO__B3_PREFETCH), _MM_HINT_T0);
+    }
     COCO__B3_TR16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15);
     m[0] = x0;   m[1] = x1;   m[2] = x2;   m[3] = x3;   m[4] = x4;   m[5] = x5;
     m[6] = x6;   m[7] = x7;   m[8] = x8;   m[9] = x9;   m[10] = x10; m[11] = x11;
@@ -1928,7 +2017,8 @@ COCO__B3_TGT_AVX512 COCO__PRIVATE COCO__B3_INLINE void coco__b3_msg16(const uint
 COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_hash16_avx512(const uint8_t* const* in,
         size_t blocks, const uint32_t key[8], uint64_t ctr, int inc, uint8_t flags,
         uint8_t fs, uint8_t fe, uint8_t* out) {
-    __m512i m[16];
+    __m512i mbuf[2][16];
+    __m512i* m = mbuf[0];
     __m512i h0 = _mm512_set1_epi32((int)key[0]), h1 = _mm512_set1_epi32((int)key[1]);
     __m512i h2 = _mm512_set1_epi32((int)key[2]), h3 = _mm512_set1_epi32((int)key[3]);
     __m512i h4 = _mm512_set1_epi32((int)key[4]), h5 = _mm512_set1_epi32((int)key[5]);
@@ -1940,6 +2030,7 @@ COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_hash16_avx512(const uint8_t* con
     coco__b3_lane_counters(ctr, inc, 16, lo, hi);
     clo = _mm512_loadu_si512((const void*)lo);
     chi = _mm512_loadu_si512((const void*)hi);
+    coco__b3_msg16(in, 0, m);
     for (b = 0; b < blocks; b++) {
         uint8_t fl = (uint8_t)(flags | (b == 0 ? fs : 0) | (b + 1 == blocks ? fe : 0));
         __m512i v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
@@ -1949,8 +2040,12 @@ COCO__B3_TGT_AVX512 COCO__PRIVATE void coco__b3_hash16_avx512(const uint8_t* con
         __m512i v11 = _mm512_set1_epi32((int)coco__b3_iv[3]);
         __m512i v12 = clo, v13 = chi, v14 = _mm512_set1_epi32(64);
         __m512i v15 = _mm512_set1_epi32(fl);
-        coco__b3_msg16(in, b * 64, m);
-        COCO__B3_ROUNDS(COCO__Z16, v, m);
+        m = mbuf[b & 1];
+        COCO__B3_RZ16(0);
+        if (b + 1 < blocks) coco__b3_msg16(in, (b + 1) * 64, mbuf[(b + 1) & 1]);
+        COCO__B3_RZ16(1); COCO__B3_RZ16(2);
+        COCO__B3_RZ16(3); COCO__B3_RZ16(4);
+        COCO__B3_RZ16(5); COCO__B3_RZ16(6);
         h0 = _mm512_xor_si512(v0, v8);  h1 = _mm512_xor_si512(v1, v9);
         h2 = _mm512_xor_si512(v2, v10); h3 = _mm512_xor_si512(v3, v11);
         h4 = _mm512_xor_si512(v4, v12); h5 = _mm512_xor_si512(v5, v13);
@@ -2464,7 +2559,6 @@ COCO_API const char* coco_fp_simd(void) {
     default:                return "portable";
     }
 }
-
 
 /* ==============================================================================================
    >>impl_value -- arena, values, canonical MessagePack encoding (Private, public wrappers)

@@ -2,7 +2,7 @@
    bench_fp                       per path (portable/sse41/avx2/avx512), GB/s for in-memory
                                   buffers of 1 KiB and 64 KiB, best of 5 runs of >= 0.2 s each
    bench_fp FILE [BLOCK_BYTES]    hashes FILE on one thread with read() in blocks of
-                                  BLOCK_BYTES (default 1 MiB; 64 KiB .. 1 MiB), like
+                                  BLOCK_BYTES (default 512 KiB; 64 KiB .. 1 MiB), like
                                   `b3sum --no-mmap --num-threads 1`; prints GB/s and the hash
    Build: cc -O2 -o build/bench_fp bench/bench_fp.c */
 #ifdef COCO_TEST_HARNESS
@@ -114,6 +114,6 @@ static int bench_file(const char* path, size_t block) {
 
 int main(int argc, char** argv) {
     if (argc > 1) return bench_file(argv[1], argc > 2 ? (size_t)strtoul(argv[2], NULL, 10)
-                                                      : (size_t)1 << 20);
+                                                      : (size_t)512 << 10);
     return bench_paths();
 }
