@@ -16,7 +16,7 @@ EXAMPLES := $(B)/examples/files_transform
 .PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
 all: $(TESTS)
 
-$(B)/%: tests/%.c $(HDR) tests/coco_test.h
+$(B)/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 	@mkdir -p $(B)
 	$(CC) $(TFLAGS) -o $@ $< -lpthread
 
@@ -25,9 +25,11 @@ $(B)/test_engine_nothreads: tests/test_engine.c $(HDR) tests/coco_test.h
 	@mkdir -p $(B)
 	$(CC) $(TFLAGS) -DCOCO_NO_THREADS -o $@ $<
 
-$(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h
+# clang's UBSan is the stricter one (e.g. pointer arithmetic on NULL)
+ASAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+$(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 	@mkdir -p $(B)/asan
-	$(CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread
+	$(ASAN_CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread
 
 $(B)/examples/%: examples/%.c $(HDR) $(wildcard connectors/*.h)
 	@mkdir -p $(B)/examples
@@ -65,6 +67,15 @@ compile-check:
 	$(CC)  -std=c99 $(WARN) tests/compile/static_a.c tests/compile/static_b.c -o $(B)/compile/static -lpthread
 	$(CC)  -std=c99 $(WARN) -c tests/compile/header_only.c -o $(B)/compile/header_only.o
 	$(CC)  -std=c99 $(WARN) -DCOCO_NO_THREADS -DCOCO_NO_FILESYSTEM -c tests/compile/c99.c -o $(B)/compile/minimal.o
+	@if command -v clang >/dev/null 2>&1; then \
+	  echo "clang -std=c99 / c11 / c++11"; \
+	  clang -std=c99 $(WARN) -pedantic-errors -c tests/compile/c99.c -o $(B)/compile/clang_c99.o && \
+	  clang -std=c11 $(WARN) -pedantic-errors -c tests/compile/c11.c -o $(B)/compile/clang_c11.o && \
+	  clang++ -std=c++11 $(WARN) -fno-exceptions -fno-rtti -c tests/compile/cxx11.cpp -o $(B)/compile/clang_cxx11.o; \
+	fi
+	$(CC)  -std=c99 $(WARN) -c tests/compile/connectors.c -o $(B)/compile/connectors.o
+	$(CXX) -std=c++11 $(WARN) -x c++ -c tests/compile/connectors.c -o $(B)/compile/connectors_cxx.o
+	$(CC)  -std=c99 $(WARN) -c tests/compile/connectors_header_only.c -o $(B)/compile/connectors_header_only.o
 	@echo "compile-check: ok"
 
 $(B)/bench_fp: bench/bench_fp.c $(HDR)

@@ -624,6 +624,15 @@ COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out);
 COCO_API void        coco_env_close(coco_env* env);
 COCO_API const char* coco_env_errmsg(const coco_env* env);
 COCO_API coco_store* coco_env_store(coco_env* env);
+/* An arena that lives as long as the env, for connectors' long-lived data (names, roots).
+   Thread-safety: use it during setup (before updates), from one thread. */
+COCO_API coco_arena* coco_env_arena(coco_env* env);
+/* Sets the env's message (coco_env_errmsg) and returns `code`: for connectors' constructors. */
+COCO_API coco_result coco_env_fail(coco_env* env, coco_result code, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* coco_env_provide
    Makes `ptr` available to components as context under `key` (coco_use).  With
@@ -4753,6 +4762,15 @@ COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
 /* ---- environment ---------------------------------------------------------------------------- */
 COCO__PRIVATE void coco__livemaps_free(coco_env* env);
 COCO_API const char* coco_env_errmsg(const coco_env* env) { return env ? env->err : ""; }
+COCO_API coco_arena* coco_env_arena(coco_env* env) { return env ? env->arena : NULL; }
+COCO_API coco_result coco_env_fail(coco_env* env, coco_result code, const char* fmt, ...) {
+    va_list ap;
+    if (!env) return code;
+    va_start(ap, fmt);
+    coco__vfmt(env->err, sizeof env->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
 COCO_API coco_store* coco_env_store(coco_env* env) { return env ? env->store : NULL; }
 
 COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
@@ -5721,7 +5739,8 @@ COCO__PRIVATE coco_result coco__reconcile(coco_target* t, coco_arena* ar, const 
     }
 }
 
-/* every tracking record an old entry [target, key, tracking, pending, prev] may stand for */
+/* every tracking record an old entry [target, key, tracking, pending, prev] may stand for,
+   copied into `ar` (the batch's arena: apply sees them after the component is gone) */
 COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_bytes** out,
                                     int* pending) {
     const coco_value* prev = &e->u.list.items[4];
@@ -5730,14 +5749,12 @@ COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_by
     *pending = e->u.list.items[3].kind == COCO_BOOL && e->u.list.items[3].u.b;
     *out = arr;
     if (!arr) return 0;
-    if (e->u.list.items[2].kind == COCO_BYTES) {
-        arr[k].ptr = e->u.list.items[2].u.s.ptr;
-        arr[k++].len = e->u.list.items[2].u.s.len;
-    }
-    for (i = 0; i < coco__list_len(prev); i++) {
-        const coco_value* p = coco__list_at(prev, i);
+    for (i = 0; i < n; i++) {
+        const coco_value* p = i == 0 ? &e->u.list.items[2] : coco__list_at(prev, i - 1);
+        char* copy;
         if (p->kind != COCO_BYTES) continue;
-        arr[k].ptr = p->u.s.ptr;
+        if (!(copy = coco_arena_strndup(ar, p->u.s.ptr, p->u.s.len))) return k;
+        arr[k].ptr = copy;
         arr[k++].len = p->u.s.len;
     }
     return k;
@@ -5973,7 +5990,7 @@ COCO__PRIVATE coco_result coco__flush(coco__run* run) {
         if (subs[i].failed) continue;
         rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len, subs[i].final_rec.ptr,
                           subs[i].final_rec.len);
-        if (rc == COCO_OK)
+        if (rc == COCO_OK && subs[i].kv_end > subs[i].kv_start)
             rc = coco__txn_kvs(t, (coco__kv*)(void*)run->kvs.ptr + subs[i].kv_start,
                                subs[i].kv_end - subs[i].kv_start);
     }
@@ -8185,11 +8202,10 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
             code = 1;
         } else if (!quiet) {
             size_t k;
-            uint64_t run = 0, skip = 0, del = 0, err = 0;
+            uint64_t run = 0, skip = 0, err = 0;
             for (k = 0; k < st.nfns; k++) {
                 run += st.fns[k].started;
                 skip += st.fns[k].unchanged;
-                del += st.fns[k].deleted;
                 err += st.fns[k].errors;
             }
             printf("processed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",

@@ -139,11 +139,17 @@ typedef struct coco_glob_desc {
    Thread-safety: any thread; the compiled matcher is immutable. */
 COCO_API coco_result coco_glob_compile(const coco_glob_desc* desc, coco_glob** out, char* err,
                                        size_t cap);
+
+/* coco_glob_destroy
+   Frees a matcher from coco_glob_compile; NULL is a no-op.
+   Thread-safety: once no other thread uses the matcher. */
 COCO_API void        coco_glob_destroy(coco_glob* g);
 
 /* coco_glob_match
    1 if the file at `relpath` (relative, '/'-separated, NUL-terminated) is selected: it matches
-   some include (or there are none) and is not excluded.  0 otherwise (also for NULL).
+   some include (or there are none) and is not excluded.  0 otherwise (also for NULL).  Never
+   fails: when the scratch memory of a big pattern cannot be allocated, the answer is 1 (listing
+   one file too many is harmless; dropping one would delete its outputs).
    Thread-safety: any number of threads on one matcher. */
 COCO_API int coco_glob_match(const coco_glob* g, const char* relpath);
 
@@ -230,7 +236,7 @@ COCO_API const char* coco_localfs_file_error(const coco_localfs_file* f);
 /* coco_localfs_file_read
    Reads the whole file (max_bytes 0) or its first `max_bytes` bytes into
    coco_ctx_arena(ctx); out->ptr is followed by a NUL byte not counted in out->len.
-   Errors: COCO_ERR_IO (and an item listed with an error), the message naming the full path is
+   Errors: COCO_ERR_IO (also for an item listed with an error), the message naming the path is
    set on the component (coco_ctx_fail); COCO_ERR_NOMEM.
    Thread-safety: the component's thread. */
 COCO_API coco_result coco_localfs_file_read(const coco_localfs_file* f, coco_ctx* ctx,
@@ -335,7 +341,7 @@ COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* targe
 #else
 #  define COCO__LFS_HAVE_SYNCFS 0
 #endif
-#if defined(_DIRENT_HAVE_D_TYPE) || defined(DT_UNKNOWN)
+#if defined(DT_UNKNOWN) && defined(DT_DIR) && defined(DT_REG) && defined(DT_LNK)
 #  define COCO__LFS_DTYPE(e) ((int)(e)->d_type)
 #  define COCO__LFS_DT_UNKNOWN DT_UNKNOWN
 #  define COCO__LFS_DT_DIR DT_DIR
@@ -349,11 +355,7 @@ COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* targe
 #  define COCO__LFS_DT_LNK (-3)
 #endif
 
-/* The core does not export an env-lifetime arena or a way to set the env's message yet; this
-   connector is compiled in the core's translation unit, so it reaches them here, in one
-   place.  (Asked for: a `destroy` hook in coco_target_vtable or coco_env_arena().) */
-#define COCO__LFS_ENV_ARENA(env)  ((env)->arena)
-#define COCO__LFS_ENV_ERR(env)    ((env)->err)
+#define COCO__LFS_ENV_ARENA(env)  coco_env_arena(env)
 
 COCO__PRIVATE void* coco__lfs_alloc(const coco_allocator* a, size_t n) {
     if (a && a->alloc) return a->alloc(a->user, n);
@@ -1508,11 +1510,12 @@ COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len
     return 0;
 }
 
+/* Queues the directory at w->rel (NUL-terminated) for reading. */
 COCO__PRIVATE void coco__lfs_push_dir(coco__lfs_walker* w, int via_link) {
     coco__lfs_work wk;
     wk.off = w->pool.len;
-    wk.len = w->rel.len;
-    if (coco__lfs_vec_put(&w->pool, w->rel.p, w->rel.len) ||
+    wk.len = w->rel.len - 1;
+    if (coco__lfs_vec_put(&w->pool, w->rel.p, wk.len) ||
         coco__lfs_vec_put(via_link ? &w->links : &w->real, &wk, sizeof wk))
         w->nomem = 1;
 }
@@ -1544,6 +1547,9 @@ COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* nam
     }
     if (dtype == COCO__LFS_DT_LNK) {
         via_link = 1;
+        if (!coco__lfs_gmatch(w->g, rel, len, &w->sm) &&
+            !(w->recursive && coco__lfs_gdir(w->g, rel, len, &w->sm)))
+            return;                                  /* wanted neither as file nor as dir */
         if (fstatat(dfd, name, &st, 0) != 0) {
             if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) return;   /* dangling */
             goto stat_failed;
@@ -1575,13 +1581,19 @@ stat_failed:
 /* Reads the directory at pool[wk]: its files become items, its subdirectories work. */
 COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, int via_link) {
     char* rel;
+    const char* path;
     int dfd, e;
     DIR* d;
     struct stat st;
     struct dirent* ent;
-    if (coco__lfs_vec_reserve(&w->rel, wk.len + 1)) { w->nomem = 1; return; }
-    memcpy(w->rel.p, w->pool.p + wk.off, wk.len);
-    w->rel.p[wk.len] = 0;
+    /* the pool grows (moves) while entries are read: `path` is taken again after that */
+#define COCO__LFS_WPATH() (path = wk.len ? w->pool.p + wk.off : "")
+    COCO__LFS_WPATH();
+    w->rel.len = 0;
+    if (coco__lfs_vec_put(&w->rel, path, wk.len) || coco__lfs_vec_put(&w->rel, "", 1)) {
+        w->nomem = 1;
+        return;
+    }
     rel = w->rel.p;
     if (wk.len == 0) dfd = dup(w->rootfd);
     else {
@@ -1597,7 +1609,7 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     if (fstat(dfd, &st) != 0) {
         e = errno;
         close(dfd);
-        coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "stat");
+        coco__lfs_dir_error(w, path, wk.len, e, "stat");
         return;
     }
     if (wk.len) {                                   /* the root was added by the caller */
@@ -1608,7 +1620,7 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     if (!(d = fdopendir(dfd))) {
         e = errno;
         close(dfd);
-        coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "read");
+        coco__lfs_dir_error(w, path, wk.len, e, "read");
         return;
     }
     w->ndirs++;
@@ -1622,7 +1634,8 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
         nlen = strlen(ent->d_name);
         if (coco__lfs_is_tmpname(ent->d_name, nlen, NULL)) continue;
         w->rel.len = 0;
-        if (coco__lfs_vec_put(&w->rel, w->pool.p + wk.off, wk.len) ||
+        COCO__LFS_WPATH();
+        if (coco__lfs_vec_put(&w->rel, path, wk.len) ||
             (wk.len && coco__lfs_vec_put(&w->rel, "/", 1)) ||
             coco__lfs_vec_put(&w->rel, ent->d_name, nlen + 1)) { w->nomem = 1; break; }
         coco__lfs_entry(w, dirfd(d), ent->d_name, COCO__LFS_DTYPE(ent));
@@ -1630,7 +1643,9 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     }
     e = errno;
     closedir(d);
-    if (!ent && e && !w->nomem) coco__lfs_dir_error(w, w->pool.p + wk.off, wk.len, e, "read");
+    COCO__LFS_WPATH();
+    if (!ent && e && !w->nomem) coco__lfs_dir_error(w, path, wk.len, e, "read");
+#undef COCO__LFS_WPATH
 }
 
 COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
@@ -1642,6 +1657,27 @@ COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
     return x->rel_len < y->rel_len ? -1 : x->rel_len > y->rel_len;
 }
 
+/* The absolute, symlink-free path of the open directory `fd` (named `dir`) in `ar`: Linux's
+   /proc/self/fd link, else `dir` joined to the current directory. */
+COCO__PRIVATE char* coco__lfs_abspath(coco_arena* ar, int fd, const char* dir) {
+    char link[64], buf[PATH_MAX + 1], *p;
+    ssize_t n;
+    size_t dl = strlen(dir), cl = 0;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    n = readlink(link, buf, sizeof buf - 1);
+    if (n > 0 && buf[0] == '/' && (size_t)n < sizeof buf - 1)
+        return coco_arena_strndup(ar, buf, (size_t)n);
+    if (dir[0] != '/') {
+        if (!getcwd(buf, sizeof buf)) return coco_arena_strndup(ar, dir, dl);
+        cl = strlen(buf);
+    }
+    if (!(p = (char*)coco_arena_alloc(ar, cl + 1 + dl + 1))) return NULL;
+    memcpy(p, buf, cl);
+    if (cl && p[cl - 1] != '/') p[cl++] = '/';
+    memcpy(p + cl, dir, dl + 1);
+    return p;
+}
+
 /* The walk proper.  `key_name` NULL: the base is the absolute directory. */
 COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const char* key_name,
                                          const coco_localfs_walk_desc* d,
@@ -1649,7 +1685,6 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
     coco__lfs_walker w;
     coco_glob* own = NULL;
     coco_result rc = COCO_OK;
-    char* real = NULL;
     struct stat st;
     size_t i, n;
     coco_value *keys, *items;
@@ -1682,14 +1717,14 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
     if (coco__lfs_gsim_init(&w.sm, w.g)) { rc = COCO_ERR_NOMEM; goto done; }
     do w.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     while (w.rootfd < 0 && errno == EINTR);
-    if (w.rootfd < 0 || fstat(w.rootfd, &st) != 0 || !(real = realpath(dir, NULL))) {
+    if (w.rootfd < 0 || fstat(w.rootfd, &st) != 0) {
         int e = errno;
         coco__lfs_msg(err, cap, "walk: cannot open directory '%s': %s", dir, strerror(e));
         rc = e == ENOENT || e == ENOTDIR ? COCO_ERR_NOT_FOUND : e == ENOMEM ? COCO_ERR_NOMEM
                                                                           : COCO_ERR_IO;
         goto done;
     }
-    w.dir = coco_arena_strndup(ar, real, strlen(real));
+    w.dir = coco__lfs_abspath(ar, w.rootfd, dir);
     if (key_name) {
         size_t kl = strlen(key_name);
         char* b = (char*)coco_arena_alloc(ar, kl + 5);
@@ -1748,7 +1783,6 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
 done:
     if (rc == COCO_ERR_NOMEM) coco__lfs_msg(err, cap, "walk of '%s': out of memory", dir);
     if (w.rootfd >= 0) close(w.rootfd);
-    free(real);
     free(w.seen);
     coco__lfs_gsim_free(&w.sm);
     coco_glob_destroy(own);
@@ -2239,18 +2273,18 @@ COCO_API coco_result coco_localfs_target_create(coco_env* env,
     if (!env || !desc || !out) return COCO_ERR_INVALID_ARG;
     name = desc->name && *desc->name ? desc->name : "localfs";
     if (!desc->root || !*desc->root) {
-        coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs target "
+        (void)coco_env_fail(env, COCO_OK, "localfs target "
                       "'%s': no root directory in the desc", name);
         return COCO_ERR_INVALID_ARG;
     }
     if ((unsigned)desc->fsync > (unsigned)COCO_LOCALFS_FSYNC_NONE) {
-        coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs target "
+        (void)coco_env_fail(env, COCO_OK, "localfs target "
                       "'%s': unknown fsync mode %d", name, (int)desc->fsync);
         return COCO_ERR_INVALID_ARG;
     }
     if (desc->root[0] != '/') {
         if (!getcwd(cwd, sizeof cwd)) {
-            coco__lfs_msg(COCO__LFS_ENV_ERR(env), sizeof COCO__LFS_ENV_ERR(env), "localfs "
+            (void)coco_env_fail(env, COCO_OK, "localfs "
                           "target '%s': cannot resolve '%s': %s", name, desc->root,
                           strerror(errno));
             return COCO_ERR_IO;

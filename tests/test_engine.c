@@ -50,11 +50,17 @@ static coco_result mt_apply(void* user, const coco_action* acts, size_t n, char*
     coco__mutex_unlock(&g_tmutex);
     return rc;
 }
+static volatile unsigned g_prev_sink;
 static coco_result mt_apply_locked(void* user, const coco_action* acts, size_t n, char* err,
                                    size_t cap) {
     mem_target* t = (mem_target*)user;
-    size_t i;
+    size_t i, j, b;
     t->applies++;
+    /* apply may look at the previous tracking records: they must still be valid here */
+    for (i = 0; i < n; i++)
+        for (j = 0; j < acts[i].nprev; j++)
+            for (b = 0; b < acts[i].prev[j].len; b++)
+                g_prev_sink += ((const unsigned char*)acts[i].prev[j].ptr)[b];
     if (t->fail) {
         snprintf(err, cap, "test target refuses (fail=%d)", t->fail);
         return COCO_ERR_CONNECTOR;
