@@ -795,8 +795,19 @@ typedef coco_result (*coco_live_watch_fn)(void* user, coco_live* live);
 COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
                                      const coco_value* keys, const coco_value* items, size_t n,
                                      coco_live_watch_fn watch, void* user);
-/* The item of `key` changed (or appeared): its child is re-run with `item`.  Copied. */
+/* The item of `key` changed (or appeared): its child is re-run with `item`.  Copied.  With a
+   resolver set (coco_live_set_resolver), `item` may be coco_null(): the item is then made by
+   the resolver when the change is processed, from the latest state of the source. */
 COCO_API coco_result coco_live_update(coco_live* live, coco_value key, coco_value item);
+/* Makes the item of a key at processing time, in `arena` (valid while the child runs).
+   COCO_ERR_NOT_FOUND means the item is gone: its child is deleted. */
+typedef coco_result (*coco_live_resolve_fn)(void* user, const coco_value* key, coco_arena* arena,
+                                            coco_value* item);
+COCO_API void        coco_live_set_resolver(coco_live* live, coco_live_resolve_fn fn, void* user);
+/* 1 when the component runs in a live update (live sources then get a watcher). */
+COCO_API int         coco_ctx_live(coco_ctx* ctx);
+/* The environment the component runs in. */
+COCO_API coco_env*   coco_ctx_env(coco_ctx* ctx);
 /* The item of `key` is gone: its child's target states are deleted. */
 COCO_API coco_result coco_live_delete(coco_live* live, coco_value key);
 /* Everything may have changed (e.g. events were lost): a full catch-up pass of the app. */
@@ -7202,6 +7213,8 @@ struct coco_live {
     uint32_t           interval_ms;
     coco_live_watch_fn watch;
     void*              user;
+    coco_live_resolve_fn resolve;
+    void*              resolve_user;
     coco__thread       thread;
     int                started;
     struct coco_live*  next;
@@ -7389,6 +7402,15 @@ COCO__PRIVATE coco_result coco__live_push(coco_live* live, int kind, const coco_
 COCO_API coco_result coco_live_update(coco_live* live, coco_value key, coco_value item) {
     return coco__live_push(live, 1, &key, &item);
 }
+COCO_API void coco_live_set_resolver(coco_live* live, coco_live_resolve_fn fn, void* user) {
+    if (!live) return;
+    coco__mutex_lock(&live->app->live_m);
+    live->resolve = fn;
+    live->resolve_user = user;
+    coco__mutex_unlock(&live->app->live_m);
+}
+COCO_API int coco_ctx_live(coco_ctx* ctx) { return ctx ? ctx->run->app->live_mode : 0; }
+COCO_API coco_env* coco_ctx_env(coco_ctx* ctx) { return ctx ? ctx->run->env : NULL; }
 COCO_API coco_result coco_live_delete(coco_live* live, coco_value key) {
     return coco__live_push(live, 2, &key, NULL);
 }
@@ -7544,11 +7566,23 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
         } else {
             coco_value suffix[2], path;
             coco_fp pf;
+            coco_live_resolve_fn rf;
+            void* ru;
             coco__live_edit* e = coco__live_edit_for(&run, &edits, l, ar);
             if (!e) { rc = COCO_ERR_NOMEM; break; }
             suffix[0] = coco_symbol(l->each->name);
             suffix[1] = ev->key;
             if ((rc = coco__path_join(ar, &l->path, suffix, 2, &path, &pf)) != COCO_OK) break;
+            coco__mutex_lock(&app->live_m);
+            rf = l->resolve;
+            ru = l->resolve_user;
+            coco__mutex_unlock(&app->live_m);
+            if (ev->kind == 1 && ev->item.kind == COCO_NULL && rf) {
+                /* the latest state of the source decides: changed, or gone */
+                coco_result r = rf(ru, &ev->key, ev->ar, &ev->item);
+                if (r == COCO_ERR_NOT_FOUND) ev->kind = 2;
+                else if (r != COCO_OK) continue;
+            }
             if (ev->kind == 1) {
                 if (coco__run_component(&run, NULL, &path, pf, l->each, &ev->item, 1, NULL,
                                         NULL) == COCO_OK) {

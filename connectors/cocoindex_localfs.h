@@ -203,6 +203,19 @@ typedef struct coco_localfs_items {
 COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_desc* desc,
                                        coco_localfs_items* out);
 
+/* coco_localfs_mount_walk
+   Walks like coco_localfs_walk and mounts `each(file)` for every file at
+   current / key / Symbol(each->name) / relative path.  In a live update (coco_update_desc.live)
+   the directory is then watched with inotify: a file written (close after write), created,
+   moved in or out, or deleted re-runs or deletes only its child; a new subdirectory is
+   watched and its files picked up; a lost event queue (IN_Q_OVERFLOW) or a removed
+   subdirectory triggers a full pass.  Without inotify it falls back to a full pass every
+   second.  Errors: those of coco_localfs_walk (the listed files are mounted even then, so an
+   unreadable subdirectory deletes nothing).  Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
+                                             const coco_localfs_walk_desc* desc,
+                                             const coco_fn* each);
+
 /* ==============================================================================================
    >>lfs_api_file -- file objects (Public)
    ============================================================================================== */
@@ -1466,8 +1479,11 @@ COCO__PRIVATE int coco__lfs_readable(const coco__lfs_walker* w, const struct sta
 }
 
 /* Adds an item for rel[0..len); `st` NULL for error items. */
-COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len,
-                                const struct stat* st, const char* error, int is_dir) {
+/* A file object in `ar` for `rel` under `dir` (memo identity `base`). */
+COCO__PRIVATE coco_localfs_file* coco__lfs_file_new(coco_arena* ar, const char* dir,
+                                                    const char* base, const char* rel,
+                                                    size_t len, const struct stat* st,
+                                                    const char* error, int is_dir) {
     coco_localfs_file* f;
     size_t name_off = len, dot, stem_len, i;
     char *p, *msg = NULL;
@@ -1477,10 +1493,10 @@ COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len
         if (rel[i - 1] == '.') { dot = i - 1; break; }
     if (dot == name_off || dot + 1 >= len) dot = len;         /* ".bashrc", "a." */
     stem_len = dot - name_off;
-    f = (coco_localfs_file*)coco_arena_alloc(w->ar, sizeof *f + len + 1 + name_off + 1 +
+    f = (coco_localfs_file*)coco_arena_alloc(ar, sizeof *f + len + 1 + name_off + 1 +
                                              stem_len + 1);
-    if (error && !(msg = coco_arena_strndup(w->ar, error, strlen(error)))) f = NULL;
-    if (!f) { w->nomem = 1; return -1; }
+    if (error && !(msg = coco_arena_strndup(ar, error, strlen(error)))) f = NULL;
+    if (!f) return NULL;
     memset(f, 0, sizeof *f);
     p = (char*)(f + 1);
     memcpy(p, rel, len);
@@ -1497,15 +1513,23 @@ COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len
     f->rel_len = len;
     f->name_off = name_off;
     f->suffix_off = dot;
-    f->dir = w->dir;
-    f->base = w->base;
+    f->dir = dir;
+    f->base = base;
     f->error = msg;
     f->is_dir = is_dir;
     if (st) {
         f->size = (uint64_t)st->st_size;
         f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + (int64_t)st->st_mtim.tv_nsec;
     }
-    if (msg) w->nerrors++;
+    return f;
+}
+
+COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len,
+                                const struct stat* st, const char* error, int is_dir) {
+    coco_localfs_file* f = coco__lfs_file_new(w->ar, w->dir, w->base, rel, len, st, error,
+                                              is_dir);
+    if (!f) { w->nomem = 1; return -1; }
+    if (error) w->nerrors++;
     if (coco__lfs_vec_put(&w->files, &f, sizeof f)) { w->nomem = 1; return -1; }
     return 0;
 }
@@ -1816,6 +1840,254 @@ COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_de
     rc = coco__lfs_walk(ar, dir, desc->context_key, desc, out, err, sizeof err);
     if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
     return COCO_OK;
+}
+
+
+/* ==============================================================================================
+   >>lfs_impl_live -- watching a walked directory with inotify (Private)
+   ============================================================================================== */
+#if defined(__linux__)
+#include <poll.h>
+#include <sys/inotify.h>
+#define COCO__LFS_HAS_INOTIFY 1
+#else
+#define COCO__LFS_HAS_INOTIFY 0
+#endif
+
+/* What a watcher needs after the walking component is gone (lives in the env's arena). */
+typedef struct coco__lfs_watchcfg {
+    const char* dir;              /* absolute */
+    const char* base;             /* memo identity */
+    int         recursive;
+    uint64_t    max_size;
+    coco_glob*  glob;             /* owned */
+} coco__lfs_watchcfg;
+
+/* The item of `key` as the file is now: a file object, or NOT_FOUND when it is gone, is no
+   longer a regular file or is too large. */
+COCO__PRIVATE coco_result coco__lfs_resolve(void* user, const coco_value* key, coco_arena* ar,
+                                            coco_value* item) {
+    const coco__lfs_watchcfg* c = (const coco__lfs_watchcfg*)user;
+    coco_localfs_file* f;
+    struct stat st;
+    char* full;
+    size_t dl = strlen(c->dir);
+    if (key->kind != COCO_STR) return COCO_ERR_NOT_FOUND;
+    if (!(full = (char*)coco_arena_alloc(ar, dl + 1 + key->u.s.len + 1))) return COCO_ERR_NOMEM;
+    memcpy(full, c->dir, dl);
+    full[dl] = '/';
+    memcpy(full + dl + 1, key->u.s.ptr, key->u.s.len);
+    full[dl + 1 + key->u.s.len] = 0;
+    if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) return COCO_ERR_NOT_FOUND;
+    if (c->max_size && (uint64_t)st.st_size > c->max_size) return COCO_ERR_NOT_FOUND;
+    f = coco__lfs_file_new(ar, c->dir, c->base, key->u.s.ptr, key->u.s.len, &st, NULL, 0);
+    if (!f) return COCO_ERR_NOMEM;
+    *item = coco_object(&coco__lfs_file_vt, f);
+    return COCO_OK;
+}
+
+#if COCO__LFS_HAS_INOTIFY
+typedef struct coco__lfs_wd { int wd; char* rel; } coco__lfs_wd;
+typedef struct coco__lfs_watcher {
+    const coco__lfs_watchcfg* c;
+    coco_live*    live;
+    int           fd;
+    coco__lfs_vec wds;            /* coco__lfs_wd[] */
+} coco__lfs_watcher;
+
+#define COCO__LFS_IN_MASK (IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | \
+                           IN_DELETE | IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR)
+
+/* "a/b" + "/" + "c" (or "c" at the root), malloc'ed */
+COCO__PRIVATE char* coco__lfs_join(const char* a, const char* b) {
+    size_t al = strlen(a), bl = strlen(b);
+    char* r = (char*)malloc(al + 1 + bl + 1);
+    if (!r) return NULL;
+    memcpy(r, a, al);
+    if (al) r[al++] = '/';
+    memcpy(r + al, b, bl + 1);
+    return r;
+}
+
+/* Watches the directory `rel` and, when recursive, its subdirectories; with `report`, also
+   reports its files (they may have been written before the watch existed). */
+COCO__PRIVATE void coco__lfs_watch_tree(coco__lfs_watcher* W, const char* rel, int report,
+                                        int depth) {
+    const coco__lfs_watchcfg* c = W->c;
+    char* abs = coco__lfs_join(c->dir, rel);
+    DIR* d;
+    struct dirent* e;
+    coco__lfs_wd w;
+    if (!abs || depth > 64) { free(abs); return; }
+    if (!*rel) { free(abs); abs = coco__lfs_join(c->dir, ""); if (abs) abs[strlen(abs) - 1] = 0; }
+    if (!abs) return;
+    w.wd = inotify_add_watch(W->fd, abs, COCO__LFS_IN_MASK);
+    if (w.wd >= 0 && (w.rel = (char*)malloc(strlen(rel) + 1)) != NULL) {
+        memcpy(w.rel, rel, strlen(rel) + 1);
+        if (coco__lfs_vec_put(&W->wds, &w, sizeof w)) free(w.rel);
+    }
+    if ((d = opendir(abs)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            struct stat st;
+            char* sub;
+            char* full;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            if (coco__lfs_is_tmpname(e->d_name, strlen(e->d_name), NULL)) continue;
+            if (!(sub = coco__lfs_join(rel, e->d_name))) continue;
+            full = coco__lfs_join(c->dir, sub);
+            if (full && lstat(full, &st) == 0) {
+                if (S_ISDIR(st.st_mode)) {
+                    if (c->recursive && coco_glob_dir_may_match(c->glob, sub))
+                        coco__lfs_watch_tree(W, sub, report, depth + 1);
+                } else if (report && coco_glob_match(c->glob, sub)) {
+                    coco_live_update(W->live, coco_str(sub), coco_null());
+                }
+            }
+            free(full);
+            free(sub);
+        }
+        closedir(d);
+    }
+    free(abs);
+}
+
+COCO__PRIVATE const char* coco__lfs_wd_rel(coco__lfs_watcher* W, int wd) {
+    size_t i, n = W->wds.len / sizeof(coco__lfs_wd);
+    for (i = 0; i < n; i++)
+        if (((coco__lfs_wd*)(void*)W->wds.p)[i].wd == wd) return ((coco__lfs_wd*)(void*)W->wds.p)[i].rel;
+    return NULL;
+}
+
+COCO__PRIVATE void coco__lfs_unwatch_all(coco__lfs_watcher* W) {
+    size_t i, n = W->wds.len / sizeof(coco__lfs_wd);
+    for (i = 0; i < n; i++) {
+        inotify_rm_watch(W->fd, ((coco__lfs_wd*)(void*)W->wds.p)[i].wd);
+        free(((coco__lfs_wd*)(void*)W->wds.p)[i].rel);
+    }
+    W->wds.len = 0;
+}
+
+/* One batch of inotify events: per-file updates; a full pass when that is the only safe
+   answer (lost events, a directory gone). */
+COCO__PRIVATE void coco__lfs_events(coco__lfs_watcher* W, const char* buf, ssize_t len) {
+    const char* p = buf;
+    int full = 0;
+    while (p < buf + len) {
+        const struct inotify_event* ev = (const struct inotify_event*)(const void*)p;
+        const char* dirrel;
+        char* rel;
+        p += sizeof *ev + ev->len;
+        if (ev->mask & IN_Q_OVERFLOW) { full = 1; continue; }
+        if (ev->mask & (IN_DELETE_SELF | IN_IGNORED)) continue;
+        if (!ev->len || !(dirrel = coco__lfs_wd_rel(W, ev->wd))) continue;
+        if (coco__lfs_is_tmpname(ev->name, strlen(ev->name), NULL)) continue;
+        if (!(rel = coco__lfs_join(dirrel, ev->name))) continue;
+        if (ev->mask & IN_ISDIR) {
+            if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+                if (W->c->recursive && coco_glob_dir_may_match(W->c->glob, rel))
+                    coco__lfs_watch_tree(W, rel, 1, 1);
+            } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                full = 1;
+            }
+        } else if (coco_glob_match(W->c->glob, rel)) {
+            coco_live_update(W->live, coco_str(rel), coco_null());
+        }
+        free(rel);
+    }
+    if (full) {
+        /* rebuild the watches, then let a full pass reconcile everything */
+        coco__lfs_unwatch_all(W);
+        coco__lfs_watch_tree(W, "", 0, 0);
+        coco_live_update_full(W->live);
+    }
+}
+#endif
+
+COCO__PRIVATE coco_result coco__lfs_watch(void* user, coco_live* live) {
+    coco__lfs_watchcfg* c = (coco__lfs_watchcfg*)user;
+    coco_live_set_resolver(live, coco__lfs_resolve, c);
+#if COCO__LFS_HAS_INOTIFY
+    {
+        coco__lfs_watcher W;
+        char buf[16384] __attribute__((aligned(8)));
+        memset(&W, 0, sizeof W);
+        W.c = c;
+        W.live = live;
+        coco__lfs_vec_init(&W.wds, NULL);
+        W.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (W.fd >= 0) {
+            coco__lfs_watch_tree(&W, "", 0, 0);
+            /* anything written between the catch-up walk and the first watch: one pass */
+            coco_live_update_full(live);
+            while (!coco_live_stopping(live)) {
+                struct pollfd pfd;
+                ssize_t n;
+                pfd.fd = W.fd;
+                pfd.events = POLLIN;
+                pfd.revents = 0;
+                if (poll(&pfd, 1, 50) <= 0) continue;
+                while ((n = read(W.fd, buf, sizeof buf)) > 0) coco__lfs_events(&W, buf, n);
+            }
+            coco__lfs_unwatch_all(&W);
+            close(W.fd);
+            coco__lfs_vec_free(&W.wds);
+            coco_glob_destroy(c->glob);
+            c->glob = NULL;
+            return COCO_OK;
+        }
+    }
+#endif
+    /* no inotify: poll with full passes (cheap: unchanged files are memo hits) */
+    while (!coco_live_wait(live, 1000)) coco_live_update_full(live);
+    coco_glob_destroy(c->glob);
+    c->glob = NULL;
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
+                                             const coco_localfs_walk_desc* desc,
+                                             const coco_fn* each) {
+    coco_localfs_items items;
+    coco_result rc, wrc;
+    coco__lfs_watchcfg* c = NULL;
+    if (!ctx || !desc || !each) return COCO_ERR_INVALID_ARG;
+    wrc = coco_localfs_walk(ctx, desc, &items);
+    if (wrc != COCO_OK && wrc != COCO_ERR_IO) return wrc;
+    if (coco_ctx_live(ctx)) {
+        coco_env* env = coco_ctx_env(ctx);
+        coco_arena* ar = COCO__LFS_ENV_ARENA(env);
+        coco_glob_desc gd;
+        char err[COCO__LFS_ERRCAP];
+        const char* dir = desc->path ? desc->path : (const char*)coco_use(ctx, desc->context_key);
+        char absdir[PATH_MAX];
+        c = (coco__lfs_watchcfg*)coco_arena_alloc(ar, sizeof *c);
+        if (!c || !dir || !realpath(dir, absdir)) return COCO_ERR_NOMEM;
+        memset(c, 0, sizeof *c);
+        c->dir = coco_arena_strndup(ar, absdir, strlen(absdir));
+        if (desc->context_key) {
+            size_t kl = strlen(desc->context_key);
+            char* b = (char*)coco_arena_alloc(ar, kl + 5);
+            if (b) { memcpy(b, "key:", 4); memcpy(b + 4, desc->context_key, kl + 1); }
+            c->base = b;
+        } else c->base = c->dir;
+        c->recursive = desc->recursive;
+        c->max_size = desc->max_file_size;
+        memset(&gd, 0, sizeof gd);
+        gd.include = desc->include;
+        gd.ninclude = desc->ninclude;
+        gd.exclude = desc->exclude;
+        gd.nexclude = desc->nexclude;
+        if (!c->dir || !c->base) return COCO_ERR_NOMEM;
+        if (desc->glob) {
+            /* a caller's precompiled matcher: the watcher needs its own lasting copy */
+            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "coco_localfs_mount_walk: give "
+                                 "include/exclude lists, not a precompiled glob");
+        }
+        if ((rc = coco_glob_compile(&gd, &c->glob, err, sizeof err)) != COCO_OK)
+            return coco_ctx_fail(ctx, rc, "%s", err);
+    }
+    rc = coco_mount_live(ctx, key, each, items.keys, items.items, items.n, coco__lfs_watch, c);
+    return rc != COCO_OK ? rc : wrc;
 }
 
 /* ==============================================================================================

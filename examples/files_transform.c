@@ -27,19 +27,16 @@ static coco_result transform(coco_ctx* ctx, const coco_value* args, size_t n, co
 }
 static const coco_fn transform_fn = { "transform", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, transform };
 
-/* The app: walk the source directory, one child component per markdown file. */
+/* The app: one child component per markdown file (watched with `update --live`). */
 static coco_result app_main(coco_ctx* ctx, const coco_value* args, size_t n, coco_value* ret) {
     static const char* const include[] = { "**/*.md" };
     coco_localfs_walk_desc walk = { 0 };
-    coco_localfs_items files;
-    coco_result rc;
     (void)args; (void)n; (void)ret;
     walk.context_key = "src";          /* the key's name is the identity: moving --src keeps memos */
     walk.recursive = 1;
     walk.include = include;
     walk.ninclude = 1;
-    if ((rc = coco_localfs_walk(ctx, &walk, &files)) != COCO_OK) return rc;
-    return coco_mount_each(ctx, &transform_fn, files.keys, files.items, files.n);
+    return coco_localfs_mount_walk(ctx, coco_str("files"), &walk, &transform_fn);
 }
 static const coco_fn app_fn = { "files_transform", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, app_main };
 

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE 1
 #define _POSIX_C_SOURCE 200809L
 /* tests/test_quickstart.c -- the quickstart binary (examples/files_transform) driven as a user
    would: add, change, delete, move source files; CLI options before or after the verb; exit
@@ -107,7 +108,7 @@ static void quickstart_add_change_delete_move(void) {
     CHECK_STR_EQ(buf, "SEA\n");
     /* show and stats */
     CHECK_INT_EQ(run("--db s.db show"), 0);
-    CHECK_STR_CONTAINS(g_out, "/Symbol(transform)/\"sub/b.md\"");
+    CHECK_STR_CONTAINS(g_out, "/\"files\"/Symbol(transform)/\"sub/b.md\"");
     CHECK_INT_EQ(run("--db s.db stats"), 0);
     CHECK_STR_CONTAINS(g_out, "2 target states");
     /* drop removes exactly what we created */
@@ -161,6 +162,57 @@ static void quickstart_second_writer_is_refused(void) {
     CHECK_INT_EQ(run("--db l.db update --src docs --out out3"), 0);
 }
 
+
+/* waits up to 5 s until `rel` holds `want` (NULL: is absent) */
+static int wait_file(const char* rel, const char* want) {
+    char buf[256];
+    int i;
+    for (i = 0; i < 500; i++) {
+        int r = read_file(rel, buf, sizeof buf);
+        if (want ? (r == 0 && strcmp(buf, want) == 0) : r != 0) return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* LIVE-01 with a real inotify: add, change, delete, rename, new subdirectory */
+static void quickstart_live_follows_the_directory(void) {
+    char cmd[1200];
+    {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/lsrc' '%s/lout' && mkdir -p '%s/lsrc'", g_dir, g_dir,
+                 g_dir);
+        if (system(cmd) != 0) { CHECK(!"setup"); return; }
+    }
+    put("lsrc/one.md", "one\n");
+    snprintf(cmd, sizeof cmd, "cd '%s' && ('%s' --db live.db update --live --src lsrc --out lout "
+             ">lv.log 2>&1 & echo $! > lv.pid)", g_dir, g_bin);
+    REQUIRE(system(cmd) == 0);
+    CHECK(wait_file("lout/one.md", "ONE\n"));
+    put("lsrc/two.md", "two\n");                        /* add */
+    CHECK(wait_file("lout/two.md", "TWO\n"));
+    put("lsrc/one.md", "one changed\n");                /* change */
+    CHECK(wait_file("lout/one.md", "ONE CHANGED\n"));
+    put("lsrc/skip.txt", "not markdown\n");             /* not selected */
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm lsrc/two.md && mv lsrc/one.md lsrc/uno.md && "
+             "mkdir -p lsrc/new/deeper", g_dir);
+    REQUIRE(system(cmd) == 0);
+    CHECK(wait_file("lout/two.md", NULL));              /* delete */
+    CHECK(wait_file("lout/one.md", NULL));              /* rename: old gone ... */
+    CHECK(wait_file("lout/uno.md", "ONE CHANGED\n"));   /* ... new there */
+    usleep(100000);
+    put("lsrc/new/deeper/d.md", "deep\n");              /* a new subdirectory is watched */
+    CHECK(wait_file("lout/new/deeper/d.md", "DEEP\n"));
+    CHECK(wait_file("lout/skip.txt", NULL));
+    snprintf(cmd, sizeof cmd, "cd '%s' && kill -INT $(cat lv.pid) && for i in 1 2 3 4 5 6 7 8 9 "
+             "10 11 12 13 14 15 16 17 18 19 20; do st=$(ps -o stat= -p $(cat lv.pid)); "
+             "case \"$st\" in ''|Z*) exit 0;; esac; sleep 0.1; done; exit 1", g_dir);
+    CHECK(system(cmd) == 0);
+    /* everything applied live was committed: a catch-up has nothing to do */
+    CHECK_INT_EQ(run("--db live.db update --src lsrc --out lout"), 0);
+    CHECK_STR_CONTAINS(g_out, "wrote 0");
+    CHECK_STR_CONTAINS(g_out, "deleted 0");
+}
+
 int main(int argc, char** argv) {
     char cwd[256];
     coco_test_begin("quickstart", argc, argv);
@@ -171,6 +223,7 @@ int main(int argc, char** argv) {
     RUN(quickstart_add_change_delete_move);
     RUN(quickstart_cli_usage_and_errors);
     RUN(quickstart_second_writer_is_refused);
+    RUN(quickstart_live_follows_the_directory);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
