@@ -5074,6 +5074,7 @@ COCO__PRIVATE coco_target* coco__child_target_locked(coco_env* env, coco_target*
     t->vt = *cvt;
     t->user = cu;
     t->container = container;
+    t->child_open = container->child_open;   /* containers nest (directories in directories) */
     t->next = env->targets;
     env->targets = t;
     return t;

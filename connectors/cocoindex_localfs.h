@@ -318,6 +318,17 @@ COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* targe
                                                const char* relpath, const void* content,
                                                size_t len);
 
+/* coco_localfs_dir_target
+   A directory target at `reldir` under `parent` (a target of coco_localfs_target_create or
+   another directory target): the directory is created before this returns, in its own small
+   component (coco_mount_target), and `*out` declares files (and further directory targets)
+   relative to it.  When no longer declared, its files are deleted first and then the
+   directory, if it is empty (files we did not create keep it).
+   Errors: COCO_ERR_INVALID_ARG naming a bad `reldir`; those of coco_mount_target.
+   Thread-safety: the component's thread. */
+COCO_API coco_result coco_localfs_dir_target(coco_ctx* ctx, coco_target* parent,
+                                             const char* reldir, coco_target** out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
@@ -2145,6 +2156,14 @@ COCO__PRIVATE coco_result coco__lfs_afail(coco__lfs_apply* A, coco_result rc, co
     return rc;
 }
 
+/* A directory target's state: key [Symbol("dir"), relative dir] */
+COCO__PRIVATE int coco__lfs_is_dirkey(const coco_value* key) {
+    return key->kind == COCO_LIST && key->u.list.count == 2 &&
+           key->u.list.items[0].kind == COCO_SYMBOL && key->u.list.items[0].u.s.len == 3 &&
+           memcmp(key->u.list.items[0].u.s.ptr, "dir", 3) == 0 &&
+           key->u.list.items[1].kind == COCO_STR;
+}
+
 COCO__PRIVATE coco_result coco__lfs_reconcile(void* user, const coco_value* key,
                                               const coco_value* desired, const coco_bytes* prev,
                                               size_t nprev, int may_missing, coco_arena* ar,
@@ -2158,6 +2177,13 @@ COCO__PRIVATE coco_result coco__lfs_reconcile(void* user, const coco_value* key,
     (void)key;
     if (!desired) {
         out->kind = (nprev || may_missing) ? COCO_ACTION_DELETE : COCO_ACTION_NONE;
+        return COCO_OK;
+    }
+    if (coco__lfs_is_dirkey(key)) {
+        /* a directory: created once, nothing to compare but its existence */
+        out->tracking.ptr = "dir";
+        out->tracking.len = 3;
+        out->kind = nprev > 0 && !may_missing ? COCO_ACTION_NONE : COCO_ACTION_UPSERT;
         return COCO_OK;
     }
     if (desired->kind != COCO_BYTES && desired->kind != COCO_STR) return COCO_ERR_INVALID_ARG;
@@ -2492,6 +2518,25 @@ COCO__PRIVATE coco_result coco__lfs_apply_fn(void* user, const coco_action* acts
         const coco_action* a = &acts[i];
         const char* why;
         if (a->kind != COCO_ACTION_UPSERT && a->kind != COCO_ACTION_DELETE) continue;
+        if (coco__lfs_is_dirkey(&a->key)) {
+            const coco_value* d = &a->key.u.list.items[1];
+            A.rel.len = 0;
+            if (coco__lfs_vec_put(&A.rel, t->root, t->root_len) || coco__lfs_vec_put(&A.rel, "/", 1) ||
+                coco__lfs_vec_put(&A.rel, d->u.s.ptr, d->u.s.len) || coco__lfs_vec_put(&A.rel, "", 1)) {
+                coco__lfs_afail(&A, COCO_ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (a->kind == COCO_ACTION_UPSERT) {
+                if (coco__lfs_mkdirs(A.rel.p, A.rel.len - 1, &A.scratch) != 0)
+                    coco__lfs_afail(&A, COCO_ERR_IO, "cannot create the directory '%s': %s",
+                                    A.rel.p, strerror(errno));
+            } else if (rmdir(A.rel.p) != 0 && errno != ENOENT && errno != ENOTEMPTY &&
+                       errno != EEXIST) {
+                coco__lfs_afail(&A, COCO_ERR_IO, "cannot remove the directory '%s': %s",
+                                A.rel.p, strerror(errno));
+            }
+            continue;
+        }
         if (a->key.kind != COCO_STR) {
             coco__lfs_afail(&A, COCO_ERR_INVALID_ARG, "a file key under '%s' is not a string "
                             "(kind %d)", t->root, (int)a->key.kind);
@@ -2530,6 +2575,32 @@ out:
         if (l < cap) snprintf(err + l, cap - l, " (and %lu more)", (unsigned long)(A.nfail - 1));
     }
     return A.first;
+}
+
+/* The files inside a directory target: a target rooted at the parent's root + the dir. */
+COCO__PRIVATE coco_result coco__lfs_child_open(void* user, const coco_value* key,
+                                               const coco_target_vtable** vt, void** cu) {
+    static const coco_target_vtable child_vt = { coco__lfs_reconcile, coco__lfs_apply_fn };
+    const coco__lfs_target* p = (const coco__lfs_target*)user;
+    coco__lfs_target* t;
+    const coco_value* d;
+    char* root;
+    if (!coco__lfs_is_dirkey(key)) return COCO_ERR_INVALID_ARG;
+    d = &key->u.list.items[1];
+    /* lives as long as the env's child target (the process): a few bytes per directory */
+    t = (coco__lfs_target*)malloc(sizeof *t + p->root_len + 1 + d->u.s.len + 1);
+    if (!t) return COCO_ERR_NOMEM;
+    *t = *p;
+    root = (char*)(t + 1);
+    memcpy(root, p->root, p->root_len);
+    root[p->root_len] = '/';
+    memcpy(root + p->root_len + 1, d->u.s.ptr, d->u.s.len);
+    root[p->root_len + 1 + d->u.s.len] = 0;
+    t->root = root;
+    t->root_len = p->root_len + 1 + d->u.s.len;
+    *vt = &child_vt;
+    *cu = t;
+    return COCO_OK;
 }
 
 COCO_API coco_result coco_localfs_target_create(coco_env* env,
@@ -2584,7 +2655,19 @@ COCO_API coco_result coco_localfs_target_create(coco_env* env,
     memset(&vt, 0, sizeof vt);
     vt.reconcile = coco__lfs_reconcile;
     vt.apply = coco__lfs_apply_fn;
-    return coco_target_register(env, name, &vt, t, out);
+    return coco_target_register_container(env, name, &vt, t, coco__lfs_child_open, out);
+}
+
+COCO_API coco_result coco_localfs_dir_target(coco_ctx* ctx, coco_target* parent,
+                                             const char* reldir, coco_target** out) {
+    coco_value key[2];
+    const char* why;
+    if (!ctx || !parent || !reldir || !out) return COCO_ERR_INVALID_ARG;
+    if ((why = coco__lfs_relpath_problem(reldir, strlen(reldir))) != NULL)
+        return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "directory target '%s': %s", reldir, why);
+    key[0] = coco_symbol("dir");
+    key[1] = coco_str(reldir);
+    return coco_mount_target(ctx, parent, coco_list(key, 2), coco_str(reldir), out);
 }
 
 COCO_API coco_result coco_localfs_declare_file(coco_ctx* ctx, coco_target* target,

@@ -1130,6 +1130,55 @@ static void unreadable_items_are_errors_not_deletions(void) {
     }
 }
 
+
+/* directory targets: nested, created before their files, removed when empty */
+static int g_dirs_mode;   /* 0: reports/2026/a.txt + reports/top.txt; 1: nothing under reports */
+static coco_result dirs_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_target *reports, *year;
+    coco_result rc;
+    (void)a; (void)n; (void)r;
+    if ((rc = coco_localfs_declare_file(ctx, g_tgt, "root.txt", "R", 1)) != COCO_OK) return rc;
+    if (g_dirs_mode == 1) return COCO_OK;
+    if ((rc = coco_localfs_dir_target(ctx, g_tgt, "reports", &reports)) != COCO_OK) return rc;
+    if ((rc = coco_localfs_dir_target(ctx, reports, "2026", &year)) != COCO_OK) return rc;
+    if ((rc = coco_localfs_declare_file(ctx, reports, "top.txt", "T", 1)) != COCO_OK) return rc;
+    return coco_localfs_declare_file(ctx, year, "a.txt", "A", 1);
+}
+static const coco_fn dirs_fn = { "dirs_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, dirs_main };
+static void target_nested_directory_targets(void) {
+    qs_world w;
+    coco_app_desc ad;
+    qs_new(&w, "dirs");
+    g_dirs_mode = 0;
+    REQUIRE(qs_open(&w, 0, COCO_LOCALFS_FSYNC_NONE) == COCO_OK);
+    coco_app_destroy(w.app);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "dirs";
+    ad.main = &dirs_fn;
+    REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
+    CHECK_STR_EQ(get(w.out, "reports/2026/a.txt"), "A");
+    CHECK_STR_EQ(get(w.out, "reports/top.txt"), "T");
+    CHECK_STR_EQ(get(w.out, "root.txt"), "R");
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);          /* nothing to do */
+    put(w.out, "reports/mine.txt", "the user's");          /* keeps reports/ alive */
+    g_dirs_mode = 1;
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
+    CHECK(!exists(w.out, "reports/2026/a.txt"));
+    CHECK(!exists(w.out, "reports/2026"));                 /* ours and empty: removed */
+    CHECK(!exists(w.out, "reports/top.txt"));
+    CHECK_STR_EQ(get(w.out, "reports/mine.txt"), "the user's");
+    CHECK_STR_EQ(get(w.out, "root.txt"), "R");
+    g_dirs_mode = 0;
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
+    CHECK_STR_EQ(get(w.out, "reports/2026/a.txt"), "A");
+    CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK);           /* drop: files, then directories */
+    CHECK(!exists(w.out, "reports/2026"));
+    CHECK(!exists(w.out, "root.txt"));
+    CHECK_STR_EQ(get(w.out, "reports/mine.txt"), "the user's");
+    qs_close(&w);
+}
+
 int main(int argc, char** argv) {
     coco_test_begin("localfs", argc, argv);
     snprintf(g_root, sizeof g_root, "/tmp/coco_lfs_test.XXXXXX");
@@ -1157,6 +1206,7 @@ int main(int argc, char** argv) {
     RUN(target_rejects_bad_relative_paths);
     RUN(read_text_strict_error_names_file_and_offset);
     RUN(unreadable_items_are_errors_not_deletions);
+    RUN(target_nested_directory_targets);
     rm_rf(g_root);
     return coco_test_end();
 }
