@@ -670,7 +670,8 @@ COCO_API coco_result coco_fn_serial(coco_env* env, const coco_fn* fn);
 /* A container target (a table, a directory) provides, for each of its states, a child target
    for the states inside it (rows, files).  `child_open` makes the child's connector from the
    container state's key; it is also called during drop and cleanup with only the key, so it
-   must not need the app's code. */
+   must not need the app's code.  It runs under the env's lock, once per child: what it
+   allocates may come from coco_env_arena() (freed with the env). */
 typedef coco_result (*coco_child_open_fn)(void* user, const coco_value* key,
                                           const coco_target_vtable** child_vt,
                                           void** child_user);

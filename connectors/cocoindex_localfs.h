@@ -2108,6 +2108,7 @@ COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
    so (prev present, nothing missing); otherwise checked by content (size first, then hash).
    ============================================================================================== */
 typedef struct coco__lfs_target {
+    coco_env*          env;
     const char*        name;
     const char*        root;          /* absolute */
     size_t             root_len;
@@ -2587,8 +2588,10 @@ COCO__PRIVATE coco_result coco__lfs_child_open(void* user, const coco_value* key
     char* root;
     if (!coco__lfs_is_dirkey(key)) return COCO_ERR_INVALID_ARG;
     d = &key->u.list.items[1];
-    /* lives as long as the env's child target (the process): a few bytes per directory */
-    t = (coco__lfs_target*)malloc(sizeof *t + p->root_len + 1 + d->u.s.len + 1);
+    /* lives as long as the env, like the child target (the engine calls child_open under
+       the env's lock, so its arena may be used here) */
+    t = (coco__lfs_target*)coco_arena_alloc(coco_env_arena(p->env), sizeof *t + p->root_len +
+                                            1 + d->u.s.len + 1);
     if (!t) return COCO_ERR_NOMEM;
     *t = *p;
     root = (char*)(t + 1);
@@ -2647,6 +2650,7 @@ COCO_API coco_result coco_localfs_target_create(coco_env* env,
     memcpy(root + cl, desc->root, rl + 1);
     rl += cl;
     while (rl > 1 && root[rl - 1] == '/') root[--rl] = 0;
+    t->env = env;
     t->name = name;
     t->root = root;
     t->root_len = rl;
