@@ -25,8 +25,9 @@
 
    CONTENTS (grep for the >>tag)
        >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store  >>api_engine  >>api_cli
+       >>api_ops
        >>impl_config >>impl_platform >>impl_util >>impl_log >>impl_fp >>impl_value
-       >>impl_store  >>impl_engine   >>impl_cli
+       >>impl_store  >>impl_engine   >>impl_cli  >>impl_ops
 
    COMPILE-TIME OPTIONS (define before including the implementation)
        COCOINDEX_STATIC      all functions static to the translation unit
@@ -921,6 +922,167 @@ typedef struct coco_main_desc {
    --db PATH, else $COCOINDEX_DB, else ./cocoindex.db.  --help anywhere.  Exit codes: 0 ok,
    1 failure (message on stderr), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
 COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc);
+
+
+/* ==============================================================================================
+   >>api_ops -- text splitter, hashing embedder, vector distances (Public)
+   Pure functions: no state, no threads, no I/O.  Depends on: >>api_value (coco_arena).
+   ============================================================================================== */
+
+/* Which separators coco_split_text tries, strongest first (each line is one level):
+     TEXT      blank lines | newlines | sentence ends ". " "! " "? " (and CJK) | "; " ", " | " "
+     MARKDOWN  "# " .. "###### " headings (one level each) | fenced code blocks | blank lines |
+               newlines | sentence ends | "; " ", " | " "     (a "# " inside ``` is no heading)
+     C         "}" or "};" alone in column 0 (end of a top-level definition) | definitions
+               starting in column 0 (struct, typedef, static, enum, void, int, class,
+               namespace, template, ...) | preprocessor lines | an indented "}" line |
+               blank lines | newlines | " "                          (also C++)
+     PYTHON    class / def / async def in column 0 | indented def | blank lines | newlines | " "
+     JS        "}" "};" "});" in column 0 | function / class / export / const / let / var /
+               interface / type / import in column 0 | an indented "}" line | blank lines |
+               newlines | " "                                         (also TypeScript)
+     RUST      "}" in column 0 | fn / impl / struct / enum / trait / mod / const / static /
+               type / use (and their pub forms) in column 0 | an indented "}" line |
+               indented fn | blank lines | newlines | " "
+     GO        "}" or ")" in column 0 | func / type / var / const / import in column 0 |
+               an indented "}" line | blank lines | newlines | " "
+     JAVA      "}" in column 0 | public / class / interface / enum / import ... in column 0 |
+               an indented "}" line | indented public / private / protected / static members |
+               blank lines | newlines | " "                            (also C#, Kotlin)
+   A definition keeps the lines right above it that are comments (line or block), decorators
+   or annotations ("@"), attributes ("#[" in Rust, "[" in C#) or templates (C++). */
+typedef enum coco_lang {
+    COCO_LANG_DEFAULT = 0,        /* = COCO_LANG_TEXT                                        */
+    COCO_LANG_TEXT,
+    COCO_LANG_MARKDOWN,
+    COCO_LANG_C,                  /* C and C++                                               */
+    COCO_LANG_PYTHON,
+    COCO_LANG_JS,                 /* JavaScript and TypeScript                               */
+    COCO_LANG_RUST,
+    COCO_LANG_GO,
+    COCO_LANG_JAVA,               /* Java, C#, Kotlin                                        */
+    COCO__LANG_FORCE_U32 = 0x7FFFFFFF
+} coco_lang;
+
+typedef struct coco_split_desc {
+    size_t             chunk_size;     /* most bytes in a chunk; 0 = 1000                       */
+    size_t             chunk_overlap;  /* most bytes of the previous chunk's end that a chunk
+                                          repeats; 0 = no overlap; must be < chunk_size         */
+    size_t             min_chunk_size; /* a boundary giving a chunk with less new text is passed
+                                          over for a weaker one that gives more; 0 =
+                                          (chunk_size - chunk_overlap) / 4; <= chunk_size      */
+    coco_lang          language;       /* 0 = COCO_LANG_TEXT; ignored when separators is set    */
+    const char* const* separators;     /* custom separators, strongest first (one level each);
+                                          NULL = those of `language`                            */
+    size_t             nseparators;    /* 1..64 when separators is set                          */
+} coco_split_desc;
+
+/* A position in a text.  Lines end at "\n" (so "\r\n" counts once; a lone "\r" is not a line
+   end).  Columns count code points from 1.  A malformed UTF-8 byte counts as one code point. */
+typedef struct coco_text_pos {
+    size_t offset;                     /* bytes from the start of the text                      */
+    size_t char_offset;                /* code points from the start of the text                */
+    size_t line;                       /* 1-based                                               */
+    size_t column;                     /* 1-based, in code points                               */
+} coco_text_pos;
+
+typedef struct coco_chunk {
+    const char*   text;                /* points into the input text (not NUL-terminated)       */
+    size_t        len;                 /* bytes; = end.offset - start.offset                    */
+    coco_text_pos start;               /* position of the first byte                            */
+    coco_text_pos end;                 /* position just after the last byte (exclusive)         */
+} coco_chunk;
+
+/* coco_split_text
+   Splits `len` bytes of `text` (UTF-8; "\r\n" or "\n" line ends) into chunks of at most
+   `chunk_size` bytes, cut at the strongest separators possible (levels: see coco_lang).  A
+   chunk takes as many whole units (sections, definitions, paragraphs, lines, sentences,
+   words) of the strongest level as fit, choosing the strongest level that gives at least
+   min_chunk_size bytes of new text (none does: the one that gives the most); a chunk that
+   starts inside a unit of some level ends at that unit's end when it fits.  A word too long
+   for a chunk is cut at the last code point boundary that fits, never inside a UTF-8
+   sequence.  So every chunk is <= chunk_size bytes, except when chunk_size is smaller than
+   one code point (1 to 3 bytes): such a chunk holds that one code point.
+   Chunks are trimmed of ASCII whitespace (" \t\r\n\f\v"), whitespace-only stretches give no
+   chunk, and they come in text order: starts and ends strictly increase.  Without overlap
+   chunks do not overlap and only whitespace lies between them.  With overlap, the new text of
+   each chunk after the first is chosen as above for chunk_size - chunk_overlap bytes (for
+   chunk_size when only a cut inside a word would fit), and the chunk then starts earlier: at
+   the earliest separator boundary within the last chunk_overlap bytes of the previous chunk
+   that keeps it within chunk_size (none: no overlap for this chunk).
+   The result depends only on the text and the desc (deterministic).
+   desc NULL = all defaults.  On success sets *out to an array of *n chunks allocated in
+   `arena` (*out NULL when *n is 0: empty or all-whitespace text); on failure leaves them
+   untouched.  Scratch memory (about len bytes) comes from the arena's allocator and is freed
+   before returning.
+   Thread-safety: any thread; the arena belongs to the calling thread.
+   Errors: COCO_ERR_INVALID_ARG (NULL arena/out/n, NULL text with len > 0, chunk_overlap >=
+   chunk_size, min_chunk_size > chunk_size, bad language, bad separators; the detail is in
+   coco_arena_errmsg(arena)), COCO_ERR_NOMEM. */
+COCO_API coco_result coco_split_text(coco_arena* arena, const char* text, size_t len,
+                                     const coco_split_desc* desc, coco_chunk** out, size_t* n);
+
+/* coco_lang_from_name
+   The language for a name or a file name, case-insensitive: "markdown", "md", "c", "cpp",
+   "h", "python", "py", "javascript", "js", "typescript", "ts", "tsx", "rust", "rs", "go",
+   "java", "cs", "kt", "text", "txt", or a path whose extension is one of them
+   ("docs/intro.md").  COCO_LANG_TEXT for NULL or anything else.
+   Thread-safety: any thread. */
+COCO_API coco_lang coco_lang_from_name(const char* name);
+
+/* Features of the hashing embedder. */
+#define COCO_EMBED_WORDS    1u   /* each word                                                */
+#define COCO_EMBED_BIGRAMS  2u   /* each pair of adjacent words (phrases)                    */
+#define COCO_EMBED_TRIGRAMS 4u   /* character 3-grams of each word (typos, inflections)      */
+
+/* Bumped whenever coco_hash_embed's output for some input changes: put it in the deps of a
+   memoized function that stores these vectors, so a new algorithm re-embeds everything. */
+#define COCO_HASH_EMBED_VERSION 1
+
+typedef struct coco_hash_embed_desc {
+    uint32_t features;                 /* OR of COCO_EMBED_*; 0 = all three                     */
+    uint32_t seed;                     /* other seeds give unrelated vector spaces              */
+} coco_hash_embed_desc;
+
+/* coco_hash_embed
+   A baseline text embedding without a model (the "hashing trick"): a vector of `dim` floats
+   for search where no embedding model is at hand.  It measures shared words and word parts,
+   not meaning: "car" and "automobile" are unrelated to it.  Words are maximal runs of letters
+   and digits (ASCII, and any non-ASCII code point except Unicode spaces and punctuation);
+   ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters are lower-cased.  Each word
+   (weight 16), each pair of adjacent words (8) and each character 3-gram of a word with "<"
+   ">" end marks (16/sqrt(count) each, rounded) is hashed (64-bit FNV-1a and a mixer) to a
+   bucket and a sign; the sum is L2-normalised.  Text without words gives the zero vector
+   (never NaN; with a handful of dimensions, features can also cancel out to it).
+   Bit-identical on every platform where floats are evaluated in their own precision (not
+   x87).  Use 256..4096 dimensions; compare with coco_dot or coco_cosine.
+   Thread-safety: any thread.
+   Errors: COCO_ERR_INVALID_ARG (NULL out, dim 0, NULL text with len > 0, unknown feature
+   bits); `out` is untouched then. */
+COCO_API coco_result coco_hash_embed(const char* text, size_t len, float* out, size_t dim);
+
+/* coco_hash_embed_ex
+   coco_hash_embed with a choice of features and seed (desc NULL = coco_hash_embed).
+   Thread-safety: any thread.  Errors: as coco_hash_embed. */
+COCO_API coco_result coco_hash_embed_ex(const char* text, size_t len,
+                                        const coco_hash_embed_desc* desc, float* out,
+                                        size_t dim);
+
+/* coco_dot
+   Dot product of two vectors of `dim` floats (summed in double; 0 for NULL).  Equals the
+   cosine for L2-normalised vectors.
+   Thread-safety: any thread. */
+COCO_API float coco_dot(const float* a, const float* b, size_t dim);
+
+/* coco_cosine
+   Cosine similarity in [-1, 1]; 0 when either vector is all zero or NULL (never NaN).
+   Thread-safety: any thread. */
+COCO_API float coco_cosine(const float* a, const float* b, size_t dim);
+
+/* coco_l2
+   Euclidean distance sqrt(sum((a[i] - b[i])^2)), summed in double; 0 for NULL.
+   Thread-safety: any thread. */
+COCO_API float coco_l2(const float* a, const float* b, size_t dim);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -8270,6 +8432,783 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc) {
     return 1;
 }
 #endif /* COCO__HAS_FS */
+
+/* ==============================================================================================
+   >>impl_ops -- text splitter, hashing embedder, vector distances (Private, public wrappers last)
+   Owns: the separator tables.  Depends on: >>impl_util (allocator, coco__buf), >>impl_value
+   (coco_arena, coco__arena_fail).  No libm: square roots are Newton steps on doubles.
+   ============================================================================================== */
+
+/* ---- UTF-8 -------------------------------------------------------------------------------- */
+/* Code points are walked as: a lead byte plus the continuation bytes that follow it, up to the
+   length the lead announces; any other byte is a code point of its own.  Every position that
+   this walk does not step over is a code point boundary. */
+COCO__PRIVATE size_t coco__ops_u8_seqlen(unsigned char b) {
+    if (b >= 0xC2 && b <= 0xDF) return 2;
+    if (b >= 0xE0 && b <= 0xEF) return 3;
+    if (b >= 0xF0 && b <= 0xF4) return 4;
+    return 1;
+}
+/* Bytes of the code point at p (1..4); avail >= 1. */
+COCO__PRIVATE size_t coco__ops_u8_step(const unsigned char* p, size_t avail) {
+    size_t want = coco__ops_u8_seqlen(p[0]), k = 1;
+    while (k < want && k < avail && (p[k] & 0xC0) == 0x80) k++;
+    return k;
+}
+/* 1 if position i (0 < i < n) lies inside a code point. */
+COCO__PRIVATE int coco__ops_u8_inside(const unsigned char* t, size_t i) {
+    size_t k;
+    if ((t[i] & 0xC0) != 0x80) return 0;
+    for (k = 1; k <= 3 && k <= i; k++) {
+        unsigned char b = t[i - k];
+        if ((b & 0xC0) != 0x80) return k < coco__ops_u8_seqlen(b);
+    }
+    return 0;
+}
+COCO__PRIVATE int coco__ops_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* ---- separator tables --------------------------------------------------------------------- */
+#define COCO__SPLIT_SEP_AFTER 1u /* the cut goes after the whole separator                     */
+#define COCO__SPLIT_SEP_DEF   2u /* a definition: cut after the "\n", keep the comments above  */
+#define COCO__SPLIT_SEP_PROSE 4u /* markdown: not inside a fenced code block                   */
+#define COCO__SPLIT_MAXSEPS   96
+#define COCO__SPLIT_MAXLEVELS 64
+#define COCO__SPLIT_NONE      0xFFu
+
+typedef struct coco__split_sep {
+    const char*   s;
+    unsigned char level, flags;
+} coco__split_sep;
+
+typedef struct coco__split_langdef {
+    const coco__split_sep* seps;    /* ends with a NULL string                                 */
+    const char* const*     glue;    /* line prefixes kept with the definition below; NULL=none */
+    unsigned               nlevels;
+    unsigned               fence;   /* markdown: level of fenced code blocks; 0 = not markdown */
+} coco__split_langdef;
+
+#define COCO__SENTENCES(l) \
+    {". ", l, 0}, {"! ", l, 0}, {"? ", l, 0}, {"\xe3\x80\x82", l, 0}, {"\xef\xbc\x81", l, 0}, \
+    {"\xef\xbc\x9f", l, 0}
+#define COCO__CLAUSES(l) {"; ", l, 0}, {", ", l, 0}, {"\xef\xbc\x8c", l, 0}, {"\xe3\x80\x81", l, 0}
+#define COCO__D COCO__SPLIT_SEP_DEF
+#define COCO__A COCO__SPLIT_SEP_AFTER
+#define COCO__P COCO__SPLIT_SEP_PROSE
+
+COCO__PRIVATE const coco__split_langdef* coco__split_lang_def(coco_lang lang) {
+    static const coco__split_sep text[] = {
+        {"\n\n", 0, 0}, {"\n", 1, 0}, COCO__SENTENCES(2), COCO__CLAUSES(3), {" ", 4, 0},
+        {NULL, 0, 0}};
+    static const coco__split_sep md[] = {
+        {"\n# ", 0, COCO__P}, {"\n## ", 1, COCO__P}, {"\n### ", 2, COCO__P},
+        {"\n#### ", 3, COCO__P}, {"\n##### ", 4, COCO__P}, {"\n###### ", 5, COCO__P},
+        /* level 6: fenced code blocks, found by coco__split_levels */
+        {"\n\n", 7, 0}, {"\n", 8, 0}, COCO__SENTENCES(9), COCO__CLAUSES(10), {" ", 11, 0},
+        {NULL, 0, 0}};
+    static const coco__split_sep c[] = {
+        {"\n}\n", 0, COCO__A}, {"\n};\n", 0, COCO__A},
+        {"\nstruct ", 1, COCO__D}, {"\ntypedef ", 1, COCO__D}, {"\nstatic ", 1, COCO__D},
+        {"\nenum ", 1, COCO__D}, {"\nunion ", 1, COCO__D}, {"\nvoid ", 1, COCO__D},
+        {"\nint ", 1, COCO__D}, {"\nchar ", 1, COCO__D}, {"\nunsigned ", 1, COCO__D},
+        {"\nconst ", 1, COCO__D}, {"\nextern ", 1, COCO__D}, {"\ninline ", 1, COCO__D},
+        {"\nbool ", 1, COCO__D}, {"\nsize_t ", 1, COCO__D}, {"\ndouble ", 1, COCO__D},
+        {"\nfloat ", 1, COCO__D}, {"\nlong ", 1, COCO__D}, {"\nauto ", 1, COCO__D},
+        {"\nclass ", 1, COCO__D}, {"\nnamespace ", 1, COCO__D}, {"\ntemplate", 1, COCO__D},
+        {"\n#", 2, COCO__D},
+        {"\n    }\n", 3, COCO__A}, {"\n\t}\n", 3, COCO__A}, {"\n  }\n", 3, COCO__A},
+        {"\n\n", 4, 0}, {"\n", 5, 0}, {" ", 6, 0}, {NULL, 0, 0}};
+    static const coco__split_sep py[] = {
+        {"\nclass ", 0, COCO__D}, {"\ndef ", 0, COCO__D}, {"\nasync def ", 0, COCO__D},
+        {"\n    def ", 1, COCO__D}, {"\n    async def ", 1, COCO__D}, {"\n\tdef ", 1, COCO__D},
+        {"\n\tasync def ", 1, COCO__D}, {"\n    class ", 1, COCO__D},
+        {"\n\n", 2, 0}, {"\n", 3, 0}, {" ", 4, 0}, {NULL, 0, 0}};
+    static const coco__split_sep js[] = {
+        {"\n}\n", 0, COCO__A}, {"\n};\n", 0, COCO__A}, {"\n});\n", 0, COCO__A},
+        {"\n})\n", 0, COCO__A}, {"\n})();\n", 0, COCO__A},
+        {"\nfunction ", 1, COCO__D}, {"\nasync function ", 1, COCO__D},
+        {"\nexport ", 1, COCO__D}, {"\nclass ", 1, COCO__D}, {"\nconst ", 1, COCO__D},
+        {"\nlet ", 1, COCO__D}, {"\nvar ", 1, COCO__D}, {"\ninterface ", 1, COCO__D},
+        {"\ntype ", 1, COCO__D}, {"\nenum ", 1, COCO__D}, {"\nimport ", 1, COCO__D},
+        {"\nabstract ", 1, COCO__D}, {"\ndeclare ", 1, COCO__D}, {"\nnamespace ", 1, COCO__D},
+        {"\n  }\n", 2, COCO__A}, {"\n    }\n", 2, COCO__A}, {"\n\t}\n", 2, COCO__A},
+        {"\n  };\n", 2, COCO__A}, {"\n    };\n", 2, COCO__A},
+        {"\n\n", 3, 0}, {"\n", 4, 0}, {" ", 5, 0}, {NULL, 0, 0}};
+    static const coco__split_sep rs[] = {
+        {"\n}\n", 0, COCO__A},
+        {"\nfn ", 1, COCO__D}, {"\npub fn ", 1, COCO__D}, {"\npub(crate) fn ", 1, COCO__D},
+        {"\nasync fn ", 1, COCO__D}, {"\npub async fn ", 1, COCO__D},
+        {"\nconst fn ", 1, COCO__D}, {"\npub const fn ", 1, COCO__D},
+        {"\nunsafe fn ", 1, COCO__D}, {"\npub unsafe fn ", 1, COCO__D},
+        {"\nimpl ", 1, COCO__D}, {"\nimpl<", 1, COCO__D}, {"\nunsafe impl", 1, COCO__D},
+        {"\nstruct ", 1, COCO__D}, {"\npub struct ", 1, COCO__D},
+        {"\npub(crate) struct ", 1, COCO__D}, {"\nenum ", 1, COCO__D},
+        {"\npub enum ", 1, COCO__D}, {"\ntrait ", 1, COCO__D}, {"\npub trait ", 1, COCO__D},
+        {"\nmod ", 1, COCO__D}, {"\npub mod ", 1, COCO__D}, {"\nconst ", 1, COCO__D},
+        {"\npub const ", 1, COCO__D}, {"\nstatic ", 1, COCO__D}, {"\npub static ", 1, COCO__D},
+        {"\ntype ", 1, COCO__D}, {"\npub type ", 1, COCO__D}, {"\nmacro_rules!", 1, COCO__D},
+        {"\nuse ", 1, COCO__D}, {"\npub use ", 1, COCO__D}, {"\nextern ", 1, COCO__D},
+        {"\n    }\n", 2, COCO__A}, {"\n\t}\n", 2, COCO__A},
+        {"\n    fn ", 3, COCO__D}, {"\n    pub fn ", 3, COCO__D},
+        {"\n    pub(crate) fn ", 3, COCO__D}, {"\n    async fn ", 3, COCO__D},
+        {"\n    pub async fn ", 3, COCO__D}, {"\n    const fn ", 3, COCO__D},
+        {"\n    unsafe fn ", 3, COCO__D},
+        {"\n\n", 4, 0}, {"\n", 5, 0}, {" ", 6, 0}, {NULL, 0, 0}};
+    static const coco__split_sep go[] = {
+        {"\n}\n", 0, COCO__A}, {"\n)\n", 0, COCO__A},
+        {"\nfunc ", 1, COCO__D}, {"\ntype ", 1, COCO__D}, {"\nvar ", 1, COCO__D},
+        {"\nconst ", 1, COCO__D}, {"\nimport ", 1, COCO__D}, {"\npackage ", 1, COCO__D},
+        {"\n\t}\n", 2, COCO__A}, {"\n    }\n", 2, COCO__A},
+        {"\n\n", 3, 0}, {"\n", 4, 0}, {" ", 5, 0}, {NULL, 0, 0}};
+    static const coco__split_sep java[] = {
+        {"\n}\n", 0, COCO__A},
+        {"\npublic ", 1, COCO__D}, {"\nprivate ", 1, COCO__D}, {"\nprotected ", 1, COCO__D},
+        {"\ninternal ", 1, COCO__D}, {"\nclass ", 1, COCO__D}, {"\ninterface ", 1, COCO__D},
+        {"\nenum ", 1, COCO__D}, {"\nabstract ", 1, COCO__D}, {"\nfinal ", 1, COCO__D},
+        {"\nsealed ", 1, COCO__D}, {"\nrecord ", 1, COCO__D}, {"\nimport ", 1, COCO__D},
+        {"\npackage ", 1, COCO__D}, {"\nusing ", 1, COCO__D}, {"\nnamespace ", 1, COCO__D},
+        {"\nfun ", 1, COCO__D}, {"\nobject ", 1, COCO__D}, {"\ndata class ", 1, COCO__D},
+        {"\nopen ", 1, COCO__D}, {"\nstatic ", 1, COCO__D},
+        {"\n    }\n", 2, COCO__A}, {"\n\t}\n", 2, COCO__A},
+        {"\n    public ", 3, COCO__D}, {"\n    private ", 3, COCO__D},
+        {"\n    protected ", 3, COCO__D}, {"\n    internal ", 3, COCO__D},
+        {"\n    static ", 3, COCO__D}, {"\n    override ", 3, COCO__D},
+        {"\n    fun ", 3, COCO__D}, {"\n\tpublic ", 3, COCO__D}, {"\n\tprivate ", 3, COCO__D},
+        {"\n\tprotected ", 3, COCO__D}, {"\n\tstatic ", 3, COCO__D},
+        {"\n\n", 4, 0}, {"\n", 5, 0}, {" ", 6, 0}, {NULL, 0, 0}};
+    static const char* const glue_c[]    = {"//", "/*", "*", "template", "[[", NULL};
+    static const char* const glue_py[]   = {"@", "#", NULL};
+    static const char* const glue_js[]   = {"//", "/*", "*", "@", NULL};
+    static const char* const glue_rs[]   = {"//", "/*", "*", "#[", "#!", NULL};
+    static const char* const glue_go[]   = {"//", "/*", "*", NULL};
+    static const char* const glue_java[] = {"//", "/*", "*", "@", "[", NULL};
+    static const coco__split_langdef defs[] = {
+        {text, NULL, 5, 0},      /* COCO_LANG_DEFAULT */
+        {text, NULL, 5, 0},      /* COCO_LANG_TEXT */
+        {md, NULL, 12, 6},       /* COCO_LANG_MARKDOWN */
+        {c, glue_c, 7, 0},       /* COCO_LANG_C */
+        {py, glue_py, 5, 0},     /* COCO_LANG_PYTHON */
+        {js, glue_js, 6, 0},     /* COCO_LANG_JS */
+        {rs, glue_rs, 7, 0},     /* COCO_LANG_RUST */
+        {go, glue_go, 6, 0},     /* COCO_LANG_GO */
+        {java, glue_java, 7, 0}, /* COCO_LANG_JAVA */
+    };
+    return (unsigned)lang < sizeof defs / sizeof defs[0] ? &defs[lang] : NULL;
+}
+#undef COCO__SENTENCES
+#undef COCO__CLAUSES
+#undef COCO__D
+#undef COCO__A
+#undef COCO__P
+
+/* The resolved separators of one call, grouped by first byte. */
+typedef struct coco__split_cfg {
+    const char*        s[COCO__SPLIT_MAXSEPS];
+    size_t             cutk[COCO__SPLIT_MAXSEPS];   /* cut after this many separator chars  */
+    unsigned char      level[COCO__SPLIT_MAXSEPS], flags[COCO__SPLIT_MAXSEPS];
+    unsigned short     by_first[257];               /* seps of first byte b: [b], [b + 1]   */
+    size_t             nseps;
+    const char* const* glue;
+    unsigned           nlevels, fence;
+    size_t             size, overlap, minsz;
+} coco__split_cfg;
+
+COCO__PRIVATE void coco__split_cfg_add(coco__split_cfg* g, const char* s, unsigned level,
+                                       unsigned flags) {
+    size_t n = g->nseps++, len = strlen(s), r = 0;
+    COCO_ASSERT(n < COCO__SPLIT_MAXSEPS);
+    while (r < len && s[r] == '\n') r++;
+    g->s[n] = s;
+    g->level[n] = (unsigned char)level;
+    g->flags[n] = (unsigned char)flags;
+    /* Default: a separator made of newlines followed by text ("\n# ", "\nfn ") starts the next
+       piece; any other separator ends the previous one. */
+    g->cutk[n] = (flags & COCO__SPLIT_SEP_AFTER) || r == 0 || r == len ? len : r;
+}
+
+/* Sorts the separators by first byte (stable, so the table order stays within a byte). */
+COCO__PRIVATE void coco__split_cfg_index(coco__split_cfg* g) {
+    coco__split_cfg t = *g;
+    size_t i, k = 0;
+    unsigned b;
+    for (b = 0; b < 256; b++) {
+        g->by_first[b] = (unsigned short)k;
+        for (i = 0; i < t.nseps; i++) {
+            if ((unsigned char)t.s[i][0] != b) continue;
+            g->s[k] = t.s[i]; g->cutk[k] = t.cutk[i];
+            g->level[k] = t.level[i]; g->flags[k] = t.flags[i];
+            k++;
+        }
+    }
+    g->by_first[256] = (unsigned short)k;
+}
+
+/* Where separator `sep` matching at i cuts, or 0 when it does not match.  A "\n" in a
+   separator also matches "\r\n", and between two newlines spaces and tabs are skipped (a line
+   of blanks is a blank line). */
+COCO__PRIVATE size_t coco__split_match(const unsigned char* t, size_t n, size_t i,
+                                       const char* sep, size_t cutk) {
+    size_t j = i, k, cut = 0;
+    for (k = 0; sep[k]; k++) {
+        unsigned char ch = (unsigned char)sep[k];
+        if (k == cutk) cut = j;
+        if (ch == '\n' && k > 0) {
+            if (sep[k - 1] == '\n')
+                while (j < n && (t[j] == ' ' || t[j] == '\t')) j++;
+            if (j < n && t[j] == '\r') j++;
+        }
+        if (j >= n || t[j] != ch) return 0;
+        j++;
+    }
+    return k == cutk ? j : cut;
+}
+
+/* Moves a definition's cut at line start p up over the comment, decorator and attribute
+   lines right above it. */
+COCO__PRIVATE size_t coco__split_glue(const unsigned char* t, size_t p, const char* const* glue) {
+    while (glue && p > 0) {
+        size_t q = p - 1, s, g;
+        int hit = 0;
+        while (q > 0 && t[q - 1] != '\n') q--;
+        s = q;
+        while (s < p - 1 && (t[s] == ' ' || t[s] == '\t')) s++;
+        for (g = 0; glue[g] && !hit; g++) {
+            size_t gl = strlen(glue[g]);
+            hit = s + gl <= p - 1 && memcmp(t + s, glue[g], gl) == 0;
+        }
+        if (!hit) break;
+        p = q;
+    }
+    return p;
+}
+
+/* lv[i] = the strongest level (0 = strongest) of a cut at position i, COCO__SPLIT_NONE when
+   no separator cuts there.  The start and end of the text are level 0. */
+COCO__PRIVATE void coco__split_levels(const unsigned char* t, size_t n, const coco__split_cfg* g,
+                                      unsigned char* lv) {
+    unsigned char fence = 0;
+    size_t i, k;
+    memset(lv, COCO__SPLIT_NONE, n + 1);
+    lv[0] = lv[n] = 0;
+    for (i = 0; i < n; i++) {
+        if (g->fence && (i == 0 || t[i - 1] == '\n')) {
+            size_t s = i, e;
+            while (s < n && s < i + 3 && t[s] == ' ') s++;
+            if (s + 3 <= n && (t[s] == '`' || t[s] == '~') && t[s + 1] == t[s] &&
+                t[s + 2] == t[s]) {
+                if (!fence) {
+                    fence = t[s];
+                    if (lv[i] > g->fence) lv[i] = (unsigned char)g->fence;
+                } else if (t[s] == fence) {
+                    e = s;
+                    while (e < n && t[e] == fence) e++;
+                    while (e < n && (t[e] == ' ' || t[e] == '\t' || t[e] == '\r')) e++;
+                    if (e >= n || t[e] == '\n') {            /* a closing fence has no info */
+                        if (e < n) e++;
+                        fence = 0;
+                        if (lv[e] > g->fence) lv[e] = (unsigned char)g->fence;
+                    }
+                }
+            }
+        }
+        for (k = g->by_first[t[i]]; k < g->by_first[t[i] + 1]; k++) {
+            size_t cut;
+            if ((g->flags[k] & COCO__SPLIT_SEP_PROSE) && fence) continue;
+            cut = coco__split_match(t, n, i, g->s[k], g->cutk[k]);
+            if (cut == 0 || cut >= n) continue;
+            if (g->flags[k] & COCO__SPLIT_SEP_DEF) cut = coco__split_glue(t, cut, g->glue);
+            if (cut == 0 || coco__ops_u8_inside(t, cut)) continue;
+            if (lv[cut] > g->level[k]) lv[cut] = g->level[k];
+        }
+    }
+}
+
+COCO__PRIVATE size_t coco__split_rtrim(const unsigned char* t, size_t from, size_t e) {
+    while (e > from && coco__ops_ws(t[e - 1])) e--;
+    return e;
+}
+
+/* The end of the chunk whose new text starts at c (not whitespace; the cut before it has level
+   lc) and may take `budget` bytes.  For each level L, strongest first, the candidate is the
+   furthest cut of level <= L that fits (L >= lc), or, when the chunk starts inside a unit of
+   level L (L < lc), the end of that unit if it fits.  The first candidate that gives
+   min_chunk_size bytes wins, else the longest one; with none at all (*cut = 1), the last code
+   point boundary that fits, or the one code point at c when even that does not fit. */
+COCO__PRIVATE size_t coco__split_pick(const unsigned char* t, size_t n, const unsigned char* lv,
+                                      const coco__split_cfg* g, size_t c, unsigned lc,
+                                      size_t budget, int* cut) {
+    size_t first[COCO__SPLIT_MAXLEVELS], last[COCO__SPLIT_MAXLEVELS];
+    size_t limit = budget > SIZE_MAX - c ? SIZE_MAX : c + budget;
+    size_t rt = c + 1, hard = 0, i, best = 0, bestlen = 0, fmin = 0, lmax = 0;
+    unsigned L;
+    *cut = 0;
+    memset(first, 0, sizeof first);
+    memset(last, 0, sizeof last);
+    for (i = c + 1; i <= n && rt <= limit; i++) {
+        unsigned l = i == n ? 0u : lv[i];
+        if (l != COCO__SPLIT_NONE) {
+            if (!first[l]) first[l] = i;
+            last[l] = i;
+        }
+        if (i == n || (t[i] & 0xC0) != 0x80 || !coco__ops_u8_inside(t, i)) hard = i;
+        if (i < n && !coco__ops_ws(t[i])) rt = i + 1;
+    }
+    for (L = 0; L < g->nlevels; L++) {
+        size_t e, got;
+        if (first[L] && (!fmin || first[L] < fmin)) fmin = first[L];
+        if (last[L] > lmax) lmax = last[L];
+        e = L < lc ? fmin : lmax;
+        if (!e) continue;
+        got = coco__split_rtrim(t, c, e) - c;
+        if (got >= g->minsz) return e;
+        if (got > bestlen) { best = e; bestlen = got; }
+    }
+    *cut = !best;
+    if (best) return best;
+    if (hard > c) return hard;
+    return c + coco__ops_u8_step(t + c, n - c); /* the budget is smaller than this code point */
+}
+
+/* Where the chunk after [ps, pe) starts when it repeats the end of it: at the earliest cut at
+   or after `lo` (and after ps), moved past whitespace; `none` when there is none. */
+COCO__PRIVATE size_t coco__split_overlap(const unsigned char* t, const unsigned char* lv,
+                                         size_t ps, size_t pe, size_t lo, size_t none) {
+    size_t b = lo > ps ? lo : ps + 1;
+    for (; b < pe; b++) {
+        size_t s = b;
+        if (lv[b] == COCO__SPLIT_NONE) continue;
+        while (s < pe && coco__ops_ws(t[s])) s++;
+        if (s < pe) return s;
+    }
+    return none;
+}
+
+/* Walks positions forward (offsets only grow), counting code points, lines and columns. */
+typedef struct coco__textwalk {
+    const unsigned char* t;
+    size_t               n;
+    coco_text_pos        p;
+} coco__textwalk;
+
+COCO__PRIVATE void coco__textwalk_init(coco__textwalk* w, const unsigned char* t, size_t n) {
+    w->t = t; w->n = n;
+    w->p.offset = 0; w->p.char_offset = 0; w->p.line = 1; w->p.column = 1;
+}
+COCO__PRIVATE coco_text_pos coco__textwalk_to(coco__textwalk* w, size_t off) {
+    coco_text_pos p = w->p;
+    while (p.offset < off) {
+        unsigned char ch = w->t[p.offset];
+        if (ch == '\n') { p.offset++; p.line++; p.column = 1; }
+        else if (ch < 0x80) { p.offset++; p.column++; }
+        else { p.offset += coco__ops_u8_step(w->t + p.offset, w->n - p.offset); p.column++; }
+        p.char_offset++;
+    }
+    w->p = p;
+    return p;
+}
+
+/* Checks the desc and resolves defaults and separators into *g. */
+COCO__PRIVATE coco_result coco__split_resolve(coco_arena* arena, const coco_split_desc* desc,
+                                              coco__split_cfg* g) {
+    coco_split_desc d;
+    size_t i;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    memset(g, 0, sizeof *g);
+    g->size = COCO__DEF(d.chunk_size, (size_t)1000);
+    g->overlap = d.chunk_overlap;
+    if (g->overlap >= g->size)
+        return coco__arena_fail(arena, COCO_ERR_INVALID_ARG,
+                                "coco_split_text: chunk_overlap (%zu) must be smaller than "
+                                "chunk_size (%zu)", g->overlap, g->size);
+    g->minsz = COCO__DEF(d.min_chunk_size, (g->size - g->overlap) / 4);
+    if (g->minsz > g->size)
+        return coco__arena_fail(arena, COCO_ERR_INVALID_ARG,
+                                "coco_split_text: min_chunk_size (%zu) is larger than "
+                                "chunk_size (%zu)", g->minsz, g->size);
+    if (d.separators || d.nseparators) {
+        if (!d.separators || d.nseparators == 0 || d.nseparators > COCO__SPLIT_MAXLEVELS)
+            return coco__arena_fail(arena, COCO_ERR_INVALID_ARG,
+                                    "coco_split_text: separators needs 1 to %d strings "
+                                    "(got %zu)", COCO__SPLIT_MAXLEVELS, d.nseparators);
+        for (i = 0; i < d.nseparators; i++) {
+            if (!d.separators[i] || !d.separators[i][0])
+                return coco__arena_fail(arena, COCO_ERR_INVALID_ARG,
+                                        "coco_split_text: separator %zu is NULL or empty", i);
+            coco__split_cfg_add(g, d.separators[i], (unsigned)i, 0);
+        }
+        g->nlevels = (unsigned)d.nseparators;
+    } else {
+        const coco__split_langdef* ld = coco__split_lang_def(d.language);
+        if (!ld)
+            return coco__arena_fail(arena, COCO_ERR_INVALID_ARG,
+                                    "coco_split_text: unknown language %d", (int)d.language);
+        for (i = 0; ld->seps[i].s; i++)
+            coco__split_cfg_add(g, ld->seps[i].s, ld->seps[i].level, ld->seps[i].flags);
+        g->glue = ld->glue;
+        g->nlevels = ld->nlevels;
+        g->fence = ld->fence;
+    }
+    coco__split_cfg_index(g);
+    return COCO_OK;
+}
+
+/* ---- hashing embedder --------------------------------------------------------------------- */
+#define COCO__OPS_FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+#define COCO__OPS_FNV_PRIME  UINT64_C(0x100000001b3)
+
+COCO__PRIVATE uint64_t coco__ops_fnv_byte(uint64_t h, unsigned b) {
+    return (h ^ (uint64_t)(b & 0xFFu)) * COCO__OPS_FNV_PRIME;
+}
+/* Feeds a code point as its UTF-8 bytes (any value below 2^21). */
+COCO__PRIVATE uint64_t coco__ops_fnv_cp(uint64_t h, uint32_t c) {
+    if (c < 0x80) return coco__ops_fnv_byte(h, c);
+    if (c < 0x800) {
+        h = coco__ops_fnv_byte(h, 0xC0 | (c >> 6));
+    } else if (c < 0x10000) {
+        h = coco__ops_fnv_byte(h, 0xE0 | (c >> 12));
+        h = coco__ops_fnv_byte(h, 0x80 | ((c >> 6) & 0x3F));
+    } else {
+        h = coco__ops_fnv_byte(h, 0xF0 | (c >> 18));
+        h = coco__ops_fnv_byte(h, 0x80 | ((c >> 12) & 0x3F));
+        h = coco__ops_fnv_byte(h, 0x80 | ((c >> 6) & 0x3F));
+    }
+    return coco__ops_fnv_byte(h, 0x80 | (c & 0x3F));
+}
+COCO__PRIVATE uint64_t coco__ops_mix64(uint64_t h) {
+    h ^= h >> 33; h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33; h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+/* Decodes the code point at p (a malformed byte or truncated sequence gives 0xDC00 + its first
+   byte) and returns its length in bytes. */
+COCO__PRIVATE size_t coco__emb_cp(const unsigned char* p, size_t avail, uint32_t* cp) {
+    size_t k = coco__ops_u8_step(p, avail);
+    uint32_t b = p[0];
+    if (k == 1) *cp = b < 0x80 ? b : 0xDC00u + b;
+    else if (k != coco__ops_u8_seqlen(p[0])) *cp = 0xDC00u + b;
+    else if (k == 2) *cp = (b & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+    else if (k == 3) *cp = (b & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    else *cp = (b & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+    return k;
+}
+
+/* Letters and digits: ASCII alphanumerics, and every non-ASCII code point except controls,
+   Latin-1 punctuation and symbols, Unicode spaces, punctuation, arrows, math and box drawing,
+   CJK and fullwidth punctuation. */
+COCO__PRIVATE int coco__emb_is_word(uint32_t c) {
+    if (c < 0x80)
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (c < 0xC0) return c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 || c == 0xB9 ||
+                         c == 0xBA || (c >= 0xBC && c <= 0xBE);
+    if (c == 0xD7 || c == 0xF7) return 0;
+    if (c >= 0x2000 && c <= 0x206F) return 0;
+    if (c >= 0x2190 && c <= 0x2BFF) return 0;
+    if (c >= 0x2E00 && c <= 0x2E7F) return 0;
+    if (c >= 0x3000 && c <= 0x303F) return 0;
+    if (c >= 0xFE30 && c <= 0xFE4F) return 0;
+    if ((c >= 0xFF00 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
+        (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65))
+        return 0;
+    return c != 0x1680 && c != 0xFEFF && c != 0xFFFD;
+}
+
+/* Lower case for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic. */
+COCO__PRIVATE uint32_t coco__emb_fold(uint32_t c) {
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c < 0xC0) return c;
+    if (c <= 0xDE) return c == 0xD7 ? c : c + 32;
+    if (c >= 0x100 && c <= 0x137) return c | 1u;
+    if (c >= 0x139 && c <= 0x148) return (c & 1u) ? c + 1 : c;
+    if (c >= 0x14A && c <= 0x177) return c | 1u;
+    if (c >= 0x179 && c <= 0x17E) return (c & 1u) ? c + 1 : c;
+    if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+    if (c >= 0x410 && c <= 0x42F) return c + 32;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    return c;
+}
+
+/* Feeds the folded code points of a word. */
+COCO__PRIVATE uint64_t coco__emb_feed(uint64_t h, const unsigned char* p, size_t n) {
+    size_t i = 0;
+    uint32_t c;
+    while (i < n) {
+        i += coco__emb_cp(p + i, n - i, &c);
+        h = coco__ops_fnv_cp(h, coco__emb_fold(c));
+    }
+    return h;
+}
+
+/* Adds +-w to the feature's bucket.  Weights are small integers, so the sums are exact in
+   float (below 2^24) and the same on every platform. */
+COCO__PRIVATE void coco__emb_add(float* out, size_t dim, uint64_t h, float w) {
+    size_t i;
+    h = coco__ops_mix64(h);
+    i = (size_t)((h >> 1) % (uint64_t)dim);
+    if (h & 1u) out[i] -= w;
+    else out[i] += w;
+}
+
+#define COCO__EMB_MARK_BEGIN 2u   /* "<" of the 3-grams (never a word code point) */
+#define COCO__EMB_MARK_END   3u   /* ">" */
+
+/* The character 3-grams of the word [p, p+n) with end marks, each weighing about
+   16/sqrt(count) (so together about as much as the word): round(16/sqrt(m)) for m code
+   points, at least 1. */
+COCO__PRIVATE void coco__emb_trigrams(float* out, size_t dim, uint64_t base,
+                                      const unsigned char* p, size_t n) {
+    uint64_t m = 0;
+    uint32_t a, b, c;
+    size_t i = 0;
+    unsigned w;
+    while (i < n) { i += coco__ops_u8_step(p + i, n - i); m++; }
+    if (m > 1024) m = 1024;
+    for (w = 16; w > 1 && (uint64_t)(2 * w - 1) * (2 * w - 1) * m > 1024; w--) {}
+    base = coco__ops_fnv_byte(base, 't');
+    a = COCO__EMB_MARK_BEGIN;
+    i = coco__emb_cp(p, n, &b);
+    b = coco__emb_fold(b);
+    for (;;) {
+        uint64_t h;
+        if (i < n) {
+            i += coco__emb_cp(p + i, n - i, &c);
+            c = coco__emb_fold(c);
+        } else {
+            c = COCO__EMB_MARK_END;
+        }
+        h = coco__ops_fnv_cp(coco__ops_fnv_cp(coco__ops_fnv_cp(base, a), b), c);
+        coco__emb_add(out, dim, h, (float)w);
+        if (c == COCO__EMB_MARK_END) break;
+        a = b;
+        b = c;
+    }
+}
+
+/* sqrt without libm: scaled into [1, 4), then Newton steps; 0 for x <= 0 or NaN. */
+COCO__PRIVATE double coco__ops_sqrt(double x) {
+    double s = 1.0, y;
+    int i;
+    if (!(x > 0.0)) return 0.0;
+    if (x - x != 0.0) return x;                 /* infinity */
+    while (x >= 4.0) { x *= 0.25; s *= 2.0; }
+    while (x < 1.0) { x *= 4.0; s *= 0.5; }
+    y = 0.5 * (x + 1.0);
+    for (i = 0; i < 6; i++) y = 0.5 * (y + x / y);
+    return y * s;
+}
+
+/* ---- public wrappers ---------------------------------------------------------------------- */
+COCO_API coco_result coco_split_text(coco_arena* arena, const char* text, size_t len,
+                                     const coco_split_desc* desc, coco_chunk** out, size_t* n) {
+    const unsigned char* t = (const unsigned char*)text;
+    coco__split_cfg* g;
+    unsigned char* lv;
+    coco__buf spans;
+    coco_chunk* chunks = NULL;
+    coco__textwalk ws, we;
+    size_t pos = 0, ps = 0, pe = 0, m, i;
+    unsigned lc = 0;
+    int have_prev = 0;
+    coco_result rc;
+    if (!arena || !out || !n) return COCO_ERR_INVALID_ARG;
+    if (!text && len)
+        return coco__arena_fail(arena, COCO_ERR_INVALID_ARG, "coco_split_text: text is NULL");
+    if (len >= SIZE_MAX / 2)
+        return coco__arena_fail(arena, COCO_ERR_LIMIT, "coco_split_text: text too long");
+    g = (coco__split_cfg*)coco__alloc(&arena->a, sizeof *g);
+    if (!g) return coco__arena_fail(arena, COCO_ERR_NOMEM, "coco_split_text: out of memory");
+    if ((rc = coco__split_resolve(arena, desc, g)) != COCO_OK) {
+        coco__free(&arena->a, g, sizeof *g);
+        return rc;
+    }
+    if (!(lv = (unsigned char*)coco__alloc(&arena->a, len + 1))) {
+        coco__free(&arena->a, g, sizeof *g);
+        return coco__arena_fail(arena, COCO_ERR_NOMEM, "coco_split_text: out of memory");
+    }
+    coco__split_levels(t, len, g, lv);
+    coco__buf_init(&spans, &arena->a);
+    rc = COCO_OK;
+    for (;;) {
+        size_t c = pos, E, span[2];
+        int ovl = have_prev && g->overlap, cut = 0;
+        while (c < len && coco__ops_ws(t[c])) c++;
+        if (c >= len) break;
+        /* new text as if chunk_size - chunk_overlap, then up to chunk_overlap bytes of the
+           previous chunk in front, as long as the whole stays within chunk_size; when only a
+           cut inside a word fits that, the new text may take all of chunk_size */
+        E = coco__split_pick(t, len, lv, g, c, lc, ovl ? g->size - g->overlap : g->size, &cut);
+        if (ovl && cut) {
+            size_t E2 = coco__split_pick(t, len, lv, g, c, lc, g->size, &cut);
+            if (!cut) E = E2;
+        }
+        span[0] = c;
+        span[1] = coco__split_rtrim(t, c, E);
+        if (ovl) {
+            size_t lo = pe - COCO__MIN(pe, g->overlap);
+            if (span[1] > g->size && span[1] - g->size > lo) lo = span[1] - g->size;
+            span[0] = coco__split_overlap(t, lv, ps, pe, lo, c);
+        }
+        if (coco__buf_put(&spans, span, sizeof span)) { rc = COCO_ERR_NOMEM; break; }
+        lc = E >= len ? 0u : lv[E] != COCO__SPLIT_NONE ? lv[E] : g->nlevels;
+        ps = span[0];
+        pe = span[1];
+        pos = E;
+        have_prev = 1;
+    }
+    coco__free(&arena->a, lv, len + 1);
+    coco__free(&arena->a, g, sizeof *g);
+    m = spans.len / (2 * sizeof(size_t));
+    if (rc == COCO_OK && m) {
+        chunks = (coco_chunk*)coco_arena_alloc(arena, m * sizeof *chunks);
+        if (!chunks) rc = COCO_ERR_NOMEM;
+    }
+    if (rc != COCO_OK) {
+        coco__buf_free(&spans);
+        return coco__arena_fail(arena, rc, "coco_split_text: out of memory");
+    }
+    coco__textwalk_init(&ws, t, len);
+    coco__textwalk_init(&we, t, len);
+    for (i = 0; i < m; i++) {
+        size_t span[2];
+        memcpy(span, spans.ptr + i * sizeof span, sizeof span);
+        chunks[i].text = text + span[0];
+        chunks[i].len = span[1] - span[0];
+        chunks[i].start = coco__textwalk_to(&ws, span[0]);
+        chunks[i].end = coco__textwalk_to(&we, span[1]);
+    }
+    coco__buf_free(&spans);
+    *out = chunks;
+    *n = m;
+    return COCO_OK;
+}
+
+COCO__PRIVATE int coco__ops_ieq(const char* a, const char* b) {
+    for (;; a++, b++) {
+        int x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z') x += 32;
+        if (y >= 'A' && y <= 'Z') y += 32;
+        if (x != y) return 0;
+        if (!x) return 1;
+    }
+}
+
+COCO_API coco_lang coco_lang_from_name(const char* name) {
+    static const struct { const char* name; coco_lang lang; } names[] = {
+        {"text", COCO_LANG_TEXT}, {"txt", COCO_LANG_TEXT}, {"plain", COCO_LANG_TEXT},
+        {"markdown", COCO_LANG_MARKDOWN}, {"md", COCO_LANG_MARKDOWN},
+        {"mdx", COCO_LANG_MARKDOWN}, {"markdn", COCO_LANG_MARKDOWN},
+        {"c", COCO_LANG_C}, {"h", COCO_LANG_C}, {"cpp", COCO_LANG_C}, {"c++", COCO_LANG_C},
+        {"cc", COCO_LANG_C}, {"cxx", COCO_LANG_C}, {"hpp", COCO_LANG_C}, {"hh", COCO_LANG_C},
+        {"hxx", COCO_LANG_C},
+        {"python", COCO_LANG_PYTHON}, {"py", COCO_LANG_PYTHON}, {"pyi", COCO_LANG_PYTHON},
+        {"javascript", COCO_LANG_JS}, {"js", COCO_LANG_JS}, {"mjs", COCO_LANG_JS},
+        {"cjs", COCO_LANG_JS}, {"jsx", COCO_LANG_JS}, {"typescript", COCO_LANG_JS},
+        {"ts", COCO_LANG_JS}, {"tsx", COCO_LANG_JS}, {"mts", COCO_LANG_JS},
+        {"rust", COCO_LANG_RUST}, {"rs", COCO_LANG_RUST},
+        {"go", COCO_LANG_GO}, {"golang", COCO_LANG_GO},
+        {"java", COCO_LANG_JAVA}, {"csharp", COCO_LANG_JAVA}, {"c#", COCO_LANG_JAVA},
+        {"cs", COCO_LANG_JAVA}, {"kotlin", COCO_LANG_JAVA}, {"kt", COCO_LANG_JAVA},
+        {"kts", COCO_LANG_JAVA}};
+    const char *ext = NULL, *p;
+    size_t i, k;
+    if (!name) return COCO_LANG_TEXT;
+    for (p = name; *p; p++) {
+        if (*p == '/' || *p == '\\') ext = NULL;
+        else if (*p == '.') ext = p + 1;
+    }
+    for (k = 0; k < 2; k++) {
+        const char* s = k == 0 ? name : ext;
+        if (!s) continue;
+        for (i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (coco__ops_ieq(s, names[i].name)) return names[i].lang;
+    }
+    return COCO_LANG_TEXT;
+}
+
+COCO_API coco_result coco_hash_embed_ex(const char* text, size_t len,
+                                        const coco_hash_embed_desc* desc, float* out,
+                                        size_t dim) {
+    const unsigned char* t = (const unsigned char*)text;
+    uint32_t feats = desc && desc->features ? desc->features : 7u;
+    uint32_t seed = desc ? desc->seed : 0u;
+    uint64_t base = COCO__OPS_FNV_OFFSET;
+    const unsigned char* prev = NULL;
+    size_t prev_len = 0, i = 0, k;
+    double ss = 0.0;
+    if (!out || dim == 0 || (!text && len) || (feats & ~7u)) return COCO_ERR_INVALID_ARG;
+    for (k = 0; k < dim; k++) out[k] = 0.0f;
+    for (k = 0; k < 4; k++) base = coco__ops_fnv_byte(base, (unsigned)(seed >> (8 * k)));
+    while (i < len) {
+        size_t ws, step;
+        uint32_t c;
+        step = coco__emb_cp(t + i, len - i, &c);
+        if (!coco__emb_is_word(c)) { i += step; continue; }
+        ws = i;
+        i += step;
+        while (i < len) {
+            step = coco__emb_cp(t + i, len - i, &c);
+            if (!coco__emb_is_word(c)) break;
+            i += step;
+        }
+        if (feats & COCO_EMBED_WORDS)
+            coco__emb_add(out, dim, coco__emb_feed(coco__ops_fnv_byte(base, 'w'), t + ws, i - ws),
+                          16.0f);
+        if ((feats & COCO_EMBED_BIGRAMS) && prev) {
+            uint64_t h = coco__emb_feed(coco__ops_fnv_byte(base, 'b'), prev, prev_len);
+            h = coco__emb_feed(coco__ops_fnv_byte(h, 0), t + ws, i - ws);
+            coco__emb_add(out, dim, h, 8.0f);
+        }
+        if (feats & COCO_EMBED_TRIGRAMS) coco__emb_trigrams(out, dim, base, t + ws, i - ws);
+        prev = t + ws;
+        prev_len = i - ws;
+    }
+    for (k = 0; k < dim; k++) ss += (double)out[k] * (double)out[k];
+    if (ss > 0.0) {
+        double norm = coco__ops_sqrt(ss);
+        for (k = 0; k < dim; k++) out[k] = (float)((double)out[k] / norm);
+    }
+    return COCO_OK;
+}
+
+COCO_API coco_result coco_hash_embed(const char* text, size_t len, float* out, size_t dim) {
+    return coco_hash_embed_ex(text, len, NULL, out, dim);
+}
+
+COCO_API float coco_dot(const float* a, const float* b, size_t dim) {
+    double s = 0.0;
+    size_t i;
+    if (!a || !b) return 0.0f;
+    for (i = 0; i < dim; i++) s += (double)a[i] * (double)b[i];
+    return (float)s;
+}
+
+COCO_API float coco_cosine(const float* a, const float* b, size_t dim) {
+    double ab = 0.0, aa = 0.0, bb = 0.0, r;
+    size_t i;
+    if (!a || !b) return 0.0f;
+    for (i = 0; i < dim; i++) {
+        ab += (double)a[i] * (double)b[i];
+        aa += (double)a[i] * (double)a[i];
+        bb += (double)b[i] * (double)b[i];
+    }
+    if (!(aa > 0.0) || !(bb > 0.0)) return 0.0f;
+    r = ab / (coco__ops_sqrt(aa) * coco__ops_sqrt(bb));
+    return (float)(r > 1.0 ? 1.0 : r < -1.0 ? -1.0 : r);
+}
+
+COCO_API float coco_l2(const float* a, const float* b, size_t dim) {
+    double s = 0.0;
+    size_t i;
+    if (!a || !b) return 0.0f;
+    for (i = 0; i < dim; i++) {
+        double d = (double)a[i] - (double)b[i];
+        s += d * d;
+    }
+    return (float)coco__ops_sqrt(s);
+}
 
 #endif /* COCOINDEX_IMPLEMENTATION */
 
