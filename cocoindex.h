@@ -1432,6 +1432,11 @@ COCO__PRIVATE int coco__buf_reserve(coco__buf* b, size_t extra) {
     return 0;
 }
 COCO__PRIVATE int coco__buf_put(coco__buf* b, const void* p, size_t n) {
+    if (COCO__LIKELY(b->cap - b->len >= n && b->ptr)) {   /* the common case: room already */
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        return 0;
+    }
     if (coco__buf_reserve(b, n)) return -1;
     if (n) memcpy(b->ptr + b->len, p, n);
     b->len += n;
@@ -3007,7 +3012,8 @@ COCO__PRIVATE coco_result coco__enc_map(coco__enc* e, const coco_value* v, int d
     }
     for (i = 0; i < n; i++) order[i] = i;
     kc.ents = v->u.map.entries;
-    coco__msort(order, tmp, n, coco__map_entry_cmp, &kc);
+    for (i = 1; i < n && coco__map_entry_cmp(&kc, i - 1, i) < 0; i++) { }
+    if (i < n) coco__msort(order, tmp, n, coco__map_entry_cmp, &kc);   /* not sorted yet */
     for (i = 1; i < n; i++)
         if (coco__map_entry_cmp(&kc, order[i - 1], order[i]) == 0) {
             const coco_map_entry* d = &kc.ents[order[i]];
@@ -6223,18 +6229,18 @@ COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts*
     coco_map_entry e[11];
     size_t n = 0;
     coco_value m;
+    /* in key order, so the encoder finds the map already sorted */
 #define COCO__E(k, v) do { e[n].key = k; e[n].key_len = 1; e[n].val = v; n++; } while (0)
-    COCO__E("p", p->path);
-    COCO__E("f", p->fn);
-    if (p->memo) {
-        COCO__E("k", p->memo_key); COCO__E("d", p->deps); COCO__E("r", p->ret);
-        COCO__E("s", p->states);
-    }
-    COCO__E("t", p->targets);
     COCO__E("c", p->kids);
-    COCO__E("x", p->xents);
+    if (p->memo) COCO__E("d", p->deps);
+    COCO__E("f", p->fn);
     COCO__E("i", p->ids);
+    if (p->memo) COCO__E("k", p->memo_key);
+    COCO__E("p", p->path);
+    if (p->memo) { COCO__E("r", p->ret); COCO__E("s", p->states); }
+    COCO__E("t", p->targets);
     COCO__E("u", p->uuids);
+    COCO__E("x", p->xents);
 #undef COCO__E
     m = coco_map(e, n);
     return coco_value_encode(ar, &m, out);
