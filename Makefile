@@ -98,12 +98,19 @@ bench-fp: $(B)/bench_fp
 bench-store: $(B)/bench_store
 	sh bench/bench_store.sh
 
+# Installs the headers and a pkg-config file (cflags: the include dir; libs: -lpthread).
 install:
-	install -d $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/include/connectors $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 cocoindex.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 connectors/*.h $(DESTDIR)$(PREFIX)/include/connectors/
+	printf 'prefix=%s\nincludedir=$${prefix}/include\n\nName: cocoindex\nDescription: incremental data pipelines in one C header\nVersion: %s\nCflags: -I$${includedir}\nLibs: -lpthread\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define COCO_VERSION_STRING "\(.*\)"/\1/p' cocoindex.h)" \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cocoindex.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/include/cocoindex.h
+	rm -f $(DESTDIR)$(PREFIX)/include/cocoindex.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/cocoindex.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/connectors/cocoindex_*.h
+	-rmdir $(DESTDIR)$(PREFIX)/include/connectors 2>/dev/null
 
 clean:
 	rm -rf $(B)
