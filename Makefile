@@ -16,9 +16,12 @@ EXAMPLES := $(B)/examples/files_transform
 .PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
 all: $(TESTS)
 
+# tests of connectors with a third-party dependency link it
+$(B)/test_sqlite $(B)/asan/test_sqlite: LDLIBS += -lsqlite3
+
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 	@mkdir -p $(B)
-	$(CC) $(TFLAGS) -o $@ $< -lpthread
+	$(CC) $(TFLAGS) -o $@ $< -lpthread $(LDLIBS)
 
 # The engine again with COCO_NO_THREADS: the same scenarios, everything inline.
 $(B)/test_engine_nothreads: tests/test_engine.c $(HDR) tests/coco_test.h
@@ -29,7 +32,7 @@ $(B)/test_engine_nothreads: tests/test_engine.c $(HDR) tests/coco_test.h
 ASAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
 $(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 	@mkdir -p $(B)/asan
-	$(ASAN_CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread
+	$(ASAN_CC) -std=c99 $(WARN) $(SAN) -o $@ $< -lpthread $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(HDR) $(wildcard connectors/*.h)
 	@mkdir -p $(B)/examples
