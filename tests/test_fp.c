@@ -1,6 +1,6 @@
 /* tests/test_fp.c -- BLAKE3 hasher and 16-byte fingerprints (FP-01).
    The official BLAKE3 vectors are read from $COCO_TEST_DATA (the JSON file, or a folder that
-   holds blake3_test_vectors.json), else ../shared/data/blake3_test_vectors.json (tests run
+   holds blake3_test_vectors.json), else tests/data/blake3_test_vectors.json (tests run
    from the repository root). */
 #ifdef COCO_TEST_HARNESS
 #include COCO_TEST_HARNESS
@@ -104,7 +104,7 @@ static int load_vectors(void) {
         g_json = read_file(path);
         if (!g_json) g_json = read_file(env);
     } else {
-        g_json = read_file("../shared/data/" VEC_FILE);
+        g_json = read_file("tests/data/" VEC_FILE);   /* the official vectors, in the repo */
     }
     if (!g_json) {
         printf("# cannot read the BLAKE3 test vectors (set COCO_TEST_DATA)\n");
