@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 
 EXAMPLES := $(B)/examples/files_transform
 
-.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine clean
+.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite clean
 all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
@@ -93,7 +93,14 @@ $(B)/bench_engine: bench/bench_engine.c $(HDR)
 	@mkdir -p $(B)
 	$(CC) -std=c99 -O2 -o $@ $< -lpthread
 
-bench: bench-fp bench-store bench-engine
+$(B)/bench_sqlite: bench/bench_sqlite.c $(HDR) connectors/cocoindex_sqlite.h
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ $< -lpthread -lsqlite3
+
+bench-sqlite:
+	sh bench/bench_sqlite.sh
+
+bench: bench-fp bench-store bench-engine bench-sqlite
 bench-engine: $(B)/bench_engine
 	$(B)/bench_engine 100000
 bench-fp: $(B)/bench_fp

@@ -687,6 +687,12 @@ COCO_API coco_result coco_target_register_container(coco_env* env, const char* n
                                                     coco_child_open_fn child_open,
                                                     coco_target** out);
 
+/* coco_target_user
+   The `user` pointer a target was registered with (for a container's child: what child_open
+   made), and its vtable in *vt (may be NULL): lets a connector recognise its own targets.
+   Thread-safety: any thread. */
+COCO_API void* coco_target_user(const coco_target* target, const coco_target_vtable** vt);
+
 /* coco_target_register
    Registers a target connector under a stable `name` (persisted in tracking records, so
    drop and cleanup can find it without the app's code).  The handle lives with the env. */
@@ -4648,6 +4654,7 @@ typedef struct coco__run {
     int         id_dirty;
     uint64_t    upserts, deletes, commits;
     uint64_t    apply_failures;
+    int         root_failed;      /* the root component's own target states failed to apply */
     coco_result first_err;
     char        last_err[COCO__ERRMSG_CAP];
     coco__mutex lock;             /* recursive: batch, declared set, ids, stats, errors */
@@ -4669,6 +4676,7 @@ struct coco_ctx {
     coco_bytes     old_fields[26];    /* one-letter fields of old_bytes, found in one pass */
     int            old_indexed;
     coco__buf      decls;         /* coco__decl[] */
+    coco__buf      decl_tks;      /* coco_fp[]: decls[i].tk, for the set's equality checks */
     coco__map      decl_set;      /* tk -> index + 1 */
     coco__buf      kids;          /* coco_fp[] */
     coco__map      kid_set;
@@ -5196,6 +5204,11 @@ COCO_API coco_result coco_target_register_container(coco_env* env, const char* n
     return rc;
 }
 
+COCO_API void* coco_target_user(const coco_target* target, const coco_target_vtable** vt) {
+    if (vt) *vt = target ? &target->vt : NULL;
+    return target ? target->user : NULL;
+}
+
 COCO__PRIVATE coco_target* coco__target_find_locked(coco_env* env, const char* name, size_t len);
 COCO__PRIVATE coco_result coco__tk_fp(coco_arena* ar, const char* tname, const coco_value* key,
                                       coco_fp* out);
@@ -5602,6 +5615,7 @@ COCO__PRIVATE coco_result coco__ctx_create(coco__run* run, coco_ctx* parent, con
     c->parent = parent;
     c->fn = fn;
     coco__buf_init(&c->decls, &env->a);
+    coco__buf_init(&c->decl_tks, &env->a);
     coco__buf_init(&c->kids, &env->a);
     coco__buf_init(&c->xents, &env->a);
     coco__buf_init(&c->frames, &env->a);
@@ -5625,6 +5639,7 @@ COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
     for (i = 0; i < COCO__VLEN(c->idstates, coco__idstate); i++)
         coco__buf_free(&COCO__VAT(c->idstates, coco__idstate, i).ids);
     coco__buf_free(&c->decls);
+    coco__buf_free(&c->decl_tks);
     coco__buf_free(&c->kids);
     coco__buf_free(&c->xents);
     coco__buf_free(&c->frames);
@@ -5689,14 +5704,12 @@ COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coc
     coco__map_slot* s;
     coco_result rc;
     coco_fp* fps;
-    size_t i, n = COCO__VLEN(ctx->decls, coco__decl);
+    size_t n = COCO__VLEN(ctx->decls, coco__decl);
     if ((rc = coco__tk_fp(ctx->arena, t->name, key, &d.tk)) != COCO_OK)
         return coco_ctx_fail(ctx, rc, "target '%s': key cannot be encoded at %s: %s", t->name,
                              coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
-    /* the set's slot values index into a parallel fp array built on demand */
-    fps = (coco_fp*)coco_arena_alloc(ctx->arena, (n + 1) * sizeof *fps);
-    if (!fps) return COCO_ERR_NOMEM;
-    for (i = 0; i < n; i++) fps[i] = COCO__VAT(ctx->decls, coco__decl, i).tk;
+    /* the set's slot values index into decl_tks, kept next to decls */
+    fps = (coco_fp*)(void*)ctx->decl_tks.ptr;
     eq.arr = fps; eq.f = d.tk;
     if (coco__map_reserve1(&ctx->decl_set)) return COCO_ERR_NOMEM;
     s = coco__map_find(&ctx->decl_set, coco__fp_hash(d.tk), coco__fpset_eqfn, &eq);
@@ -5719,7 +5732,11 @@ COCO__PRIVATE coco_result coco__declare(coco_ctx* ctx, coco_target* t, const coc
     d.t = t;
     if ((rc = coco_value_copy(ctx->arena, key, &d.key)) != COCO_OK) return rc;
     if ((rc = coco_value_copy(ctx->arena, value, &d.value)) != COCO_OK) return rc;
-    if (!coco__vpush(&ctx->decls, &d, sizeof d)) return COCO_ERR_NOMEM;
+    if (!coco__vpush(&ctx->decl_tks, &d.tk, sizeof d.tk)) return COCO_ERR_NOMEM;
+    if (!coco__vpush(&ctx->decls, &d, sizeof d)) {
+        ctx->decl_tks.len -= sizeof d.tk;
+        return COCO_ERR_NOMEM;
+    }
     s->hash = coco__fp_hash(d.tk);
     s->val = n + 1;
     ctx->decl_set.count++;
@@ -6123,10 +6140,10 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
             if (first == COCO_OK) first = rc;
             for (j = i; j < n; j++)
                 if (acts[j].t == t && subs) {
-                    if (!subs[acts[j].sub].failed)
-                        coco__report(run, sub_paths ? sub_paths[acts[j].sub] : "?", t->name, rc,
-                                     msg);
+                    const char* sp = sub_paths ? sub_paths[acts[j].sub] : "?";
+                    if (!subs[acts[j].sub].failed) coco__report(run, sp, t->name, rc, msg);
                     subs[acts[j].sub].failed = 1;
+                    if (sp && strcmp(sp, "/") == 0) run->root_failed = 1;   /* critical path */
                 }
             if (!subs) coco__report(run, "(cleanup)", t->name, rc, msg);
             continue;
@@ -8072,6 +8089,7 @@ COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* 
         rc = coco__run_component(&run, NULL, &root, rootfp, app->main, &app->arg, 1, NULL, NULL);
     rc2 = coco__flush(&run);
     if (rc == COCO_OK) rc = rc2;
+    if (rc == COCO_OK && run.root_failed) rc = COCO_ERR_CONNECTOR;   /* reported already */
     if (rc == COCO_OK) {
         rc = coco__process_tombstones(&run);
         /* a failed cleanup is retried next run; it is reported but not the root's failure */

@@ -12,7 +12,7 @@
 #define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
 
 /* ---- an in-memory target that counts what it is asked to do ----------------------------------- */
-#define MT_ROWS 512
+#define MT_ROWS 4096
 typedef struct mem_target {
     int  inserts, updates, deletes, applies;
     int  fail;                      /* 1: every apply fails */
@@ -73,6 +73,10 @@ static coco_result mt_apply_locked(void* user, const coco_action* acts, size_t n
         if (acts[i].kind == COCO_ACTION_UPSERT) {
             render(&acts[i].value, v, sizeof v);
             if (at < 0) {
+                if (t->n == MT_ROWS) {
+                    snprintf(err, cap, "test target full (%d rows)", MT_ROWS);
+                    return COCO_ERR_LIMIT;
+                }
                 at = t->n++;
                 snprintf(t->keys[at], sizeof t->keys[at], "%s", k);
                 t->inserts++;
@@ -1880,6 +1884,47 @@ static void id03_uuids_are_stable_and_distinct(void) {
     world_close(&w);
 }
 
+
+/* many states in one component: declaring stays linear (it once rebuilt an array per call) */
+static size_t g_used_1k, g_used_4k;
+static coco_result many_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    int i;
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < 4000 && rc == COCO_OK; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "k%d", i);
+        rc = coco_declare(ctx, g_tgt, coco_str(k), coco_int(i));
+        if (i == 999) g_used_1k = coco_arena_used(coco_ctx_arena(ctx));
+    }
+    g_used_4k = coco_arena_used(coco_ctx_arena(ctx));
+    return rc;
+}
+static const coco_fn many_fn = { "many", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, many_body };
+static void tgt_many_declarations_cost_linear_memory(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &many_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.n, 4000);
+    CHECK(g_used_4k < 6 * g_used_1k);              /* 4x the states: about 4x the memory */
+    world_close(&w);
+}
+
+/* the root's own target states are on the update's critical path */
+static void tgt_root_apply_failure_fails_the_update(void) {
+    world w;
+    world_new(&w);
+    REQUIRE(world_open(&w, &trivial_fn, "app") == COCO_OK);
+    T.fail = 1;
+    CHECK_INT_EQ(update(&w), COCO_ERR_CONNECTOR);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "test target refuses");
+    T.fail = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_STR_EQ(mt_get(&T, "only"), "value");
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -1944,6 +1989,8 @@ int main(int argc, char** argv) {
     RUN(comp07_map_call_in_order_without_children);
     RUN(memo11_12_13_call_memo_inside_rerun_component);
     RUN(id03_uuids_are_stable_and_distinct);
+    RUN(tgt_many_declarations_cost_linear_memory);
+    RUN(tgt_root_apply_failure_fails_the_update);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
