@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 
 EXAMPLES := $(B)/examples/files_transform
 
-.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite clean
+.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live clean
 all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
@@ -100,7 +100,19 @@ $(B)/bench_sqlite: bench/bench_sqlite.c $(HDR) connectors/cocoindex_sqlite.h
 bench-sqlite:
 	sh bench/bench_sqlite.sh
 
-bench: bench-fp bench-store bench-engine bench-sqlite
+$(B)/bench_live: bench/bench_live.c
+	@mkdir -p $(B)
+	$(CC) -std=c99 -O2 -o $@ $<
+
+# no-op update vs stat floor / git status / ninja (N=10000; N=100000 make bench-noop: ~4 min)
+bench-noop: $(EXAMPLES)
+	sh bench/bench_noop.sh
+
+# live mode: saved source file -> output updated (1000 files, 50 saves each way)
+bench-live: $(B)/bench_live $(EXAMPLES)
+	$(B)/bench_live $(B)/examples/files_transform 1000 50
+
+bench: bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live
 bench-engine: $(B)/bench_engine
 	$(B)/bench_engine 100000
 bench-fp: $(B)/bench_fp
