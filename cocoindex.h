@@ -448,7 +448,9 @@ typedef struct coco_store_desc {
    writer takes the '<path>.lock' lock (released by the kernel if the process dies); a second
    writer gets COCO_ERR_LOCKED "locked by pid N".  A torn tail left by a crash is cut back to
    the last whole commit; damage before the tail is refused (COCO_ERR_CORRUPT naming the
-   offset) and nothing is changed.
+   offset) and nothing is changed.  With a valid index snapshot ('<path>.idx') the part of
+   the log it covers is not re-read at open: damage there is reported (COCO_ERR_CORRUPT) when
+   the record is read, since every read verifies its checksum.
    Returns COCO_OK and sets *out; on failure leaves *out untouched; the detail of a failed
    open is returned by coco_store_open_errmsg() on the same thread.
    Ownership: release with coco_store_close(); closing NULL is a no-op.
@@ -3482,17 +3484,38 @@ COCO_API coco_result coco_value_copy(coco_arena* arena, const coco_value* v, coc
    Depends on: >>impl_platform, >>impl_util.
 
    File:   [header 64 B] [group] [group] ...
-   Header: "COCOSTOR" | u32 format | u32 header size (64) | u32 flags | zero ... | u32 crc32c
+   Header: "COCOSTOR" | u32 format | u32 header size (64) | u32 flags | 16 B log id | zero ... |
+           u32 crc32c of bytes 0..59
    Group:  u32 magic "COCG" | u32 record count | u64 payload bytes | u64 sequence | u32 zero |
            u32 crc32c of the previous 28 bytes | records (payload)
    Record: u32 crc32c of the rest | u8 op (1 put, 2 del) | varint klen | [varint vlen] | key | val
    A group is one commit: it is applied whole or not at all.  All integers little-endian.
+   Index snapshot "<path>.idx": the in-memory index as of one group's end, written at a
+   writer's close and after a compaction, so an open replays only the groups after it.  It is
+   an optimisation only: used when it provably matches the log, else ignored (coco__idx_load).
+   docs/store-format.md describes both files.
    ============================================================================================== */
 
 #define COCO__FILE_HDR   64u
 #define COCO__GROUP_HDR  32u
 #define COCO__GROUP_MAGIC 0x47434f43u   /* "COCG" */
 #define COCO__STORE_MAGIC "COCOSTOR"
+#define COCO__LOG_ID_AT  20u            /* the log id lives in header bytes once always zero */
+#define COCO__LOG_ID_LEN 16u
+/* The index keeps 48 bits of a key's hash: a false match (costing one key comparison) stays
+   rare at 2^-48 a probe, and each snapshot entry is 2 bytes smaller. */
+#define COCO__LOG_HASH_MASK 0xffffffffffffull
+#define COCO__REF_DEL ((uint64_t)1 << 63)
+/* How far ahead an index update touches slots (and, half as far, the records they point at):
+   far enough for the cache miss to land before the record's turn comes. */
+#define COCO__PREFETCH_SLOT 16u
+#define COCO__PREFETCH_REC  8u
+
+#if defined(__GNUC__)
+#  define COCO__PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define COCO__PREFETCH(p) ((void)(p))
+#endif
 
 typedef struct coco__rec {
     unsigned       op;
@@ -3535,6 +3558,15 @@ COCO_API int coco_batch_next(const void* batch, size_t len, size_t* pos, coco_op
     return 1;
 }
 
+COCO__PRIVATE uint64_t coco__log_hash(const void* key, size_t n) {
+    return coco__hash64(key, n) & COCO__LOG_HASH_MASK;
+}
+
+/* One record of the group being applied: its key hash and log offset (COCO__REF_DEL set for a
+   delete).  A group's records are contiguous, so a record's size is the next offset minus
+   its own: nothing else is needed to update the index. */
+typedef struct coco__recref { uint64_t hash, off; } coco__recref;
+
 /* ---- the log backend ------------------------------------------------------------------------ */
 typedef struct coco__log {
     coco_allocator  a;
@@ -3547,14 +3579,24 @@ typedef struct coco__log {
     size_t          map_len;
     coco__buf       mem;           /* in-memory mode: the whole log */
     uint64_t        end;           /* end of the last whole commit */
+    uint64_t        last_group;    /* offset of the header of the group ending at `end`; 0 none */
     uint64_t        seq;
-    coco__map       index;         /* key hash -> record offset */
+    coco__map       index;         /* 48-bit key hash -> record offset */
     uint64_t        live_bytes;
     uint64_t        commits, compactions, truncated;
     double          compact_garbage;
     uint64_t        compact_min;
     int             failed;        /* a commit failed in a way that leaves the file unknown */
     coco__rwlock    rw;            /* readers vs. index/mapping changes */
+    coco__recref*   refs;          /* scratch: the records of the group being applied */
+    size_t          refs_cap;
+    unsigned char   id[COCO__LOG_ID_LEN];   /* the log's identity; all zero: none (older file) */
+    int             has_id;
+    int             opened;        /* the open succeeded: a close may write the snapshot */
+    int             idx_current;   /* the snapshot on disk holds exactly this index */
+    int             idx_mark;      /* ... unmarked: mark it APPENDED before the next append */
+    uint64_t        idx_covered;   /* the log end that snapshot covers */
+    uint64_t        replay_from;   /* where the open's replay began (past the header: snapshot) */
 } coco__log;
 
 COCO__PRINTF(4, 5)
@@ -3585,59 +3627,209 @@ COCO__PRIVATE int coco__log_key_eq(void* ctx, uint64_t off) {
     return r.klen == k->klen && (k->klen == 0 || memcmp(r.key, k->key, k->klen) == 0);
 }
 
-/* Applies one validated group to the index.  `base` holds the log; records start at `off`. */
-COCO__PRIVATE int coco__log_apply(coco__log* l, const unsigned char* base, uint64_t off,
-                                  uint64_t len, uint64_t log_end) {
-    uint64_t p = off, stop = off + len;
-    coco__keyref kr;
-    kr.l = l;
-    while (p < stop) {
+/* Room for `n` records in the scratch array (kept between commits; see coco__log_refs_trim). */
+COCO__PRIVATE coco__recref* coco__log_refs(coco__log* l, size_t n) {
+    if (n > l->refs_cap) {
+        size_t want = COCO__MAX(n, (size_t)1024);
+        coco__recref* r;
+        if (want > ((size_t)-1) / sizeof *r) return NULL;
+        r = (coco__recref*)coco__alloc(&l->a, want * sizeof *r);
+        if (!r) return NULL;
+        coco__free(&l->a, l->refs, l->refs_cap * sizeof *l->refs);
+        l->refs = r;
+        l->refs_cap = want;
+    }
+    return l->refs;
+}
+/* One bulk load must not pin its scratch (16 bytes a record) for the life of the handle. */
+COCO__PRIVATE void coco__log_refs_trim(coco__log* l) {
+    if (l->refs_cap <= 65536) return;
+    coco__free(&l->a, l->refs, l->refs_cap * sizeof *l->refs);
+    l->refs = NULL;
+    l->refs_cap = 0;
+}
+
+/* Parses the `count` records of p[0, len), the payload of a group whose records start at log
+   offset `at`, into l->refs with each key's hash; with `verify` every record's checksum is
+   checked too.  One pass: the apply that follows never parses a record of the group again.
+   Returns 0, -1 with *why (malformed), or -2 (out of memory). */
+COCO__PRIVATE int coco__log_collect(coco__log* l, const unsigned char* p, uint64_t len,
+                                    uint64_t at, uint32_t count, int verify, const char** why) {
+    const unsigned char *q = p, *end = p + len;
+    coco__recref* refs = l->refs;
+    uint32_t n = 0;
+    /* a record takes at least 6 bytes: a larger count is a lie, not an allocation size */
+    if ((uint64_t)count > len / 6) { *why = "record count mismatch"; return -1; }
+    if (count && !(refs = coco__log_refs(l, count))) return -2;
+    while (q < end) {
         coco__rec r;
-        uint64_t h;
+        if (coco__rec_parse(q, end, &r)) { *why = "malformed record"; return -1; }
+        if (verify && !coco__rec_crc_ok(q, &r)) { *why = "record checksum mismatch"; return -1; }
+        if (n == count) { *why = "record count mismatch"; return -1; }
+        refs[n].hash = coco__log_hash(r.key, r.klen);
+        refs[n].off = (at + (uint64_t)(q - p)) | (r.op == COCO_OP_DEL ? COCO__REF_DEL : 0);
+        q += r.size;
+        n++;
+    }
+    if (n != count) { *why = "record count mismatch"; return -1; }
+    return 0;
+}
+
+/* Where an index update finds records: those of the group being applied (offsets from
+   `fresh` to `stop`) in `fresh_buf`, older ones in the log at `base`.  A commit passes its
+   batch as fresh_buf: hot in the cache, while the pages it just appended to the mapping
+   have never been touched (each first touch is a page fault). */
+typedef struct coco__applyctx {
+    const unsigned char* base;
+    const unsigned char* fresh_buf;
+    uint64_t             fresh, stop;
+} coco__applyctx;
+
+COCO__PRIVATE const unsigned char* coco__apply_at(const coco__applyctx* c, uint64_t off) {
+    return off >= c->fresh ? c->fresh_buf + (off - c->fresh) : c->base + off;
+}
+COCO__PRIVATE int coco__apply_rec(const coco__applyctx* c, uint64_t off, coco__rec* r) {
+    const unsigned char* lim = off >= c->fresh ? c->fresh_buf + (c->stop - c->fresh)
+                                               : c->base + c->fresh;
+    return coco__rec_parse(coco__apply_at(c, off), lim, r);
+}
+
+/* An empty index table with room for `want` entries (coco__map_init's sizing), or of
+   exactly 2^bits slots when bits > 0.  The tables are big (16 bytes a slot: 32 MiB at 1M
+   keys) and filled at once: having the kernel back the whole range in one call costs about
+   a third of taking a page fault on each 4 KiB page (Linux 5.14+; elsewhere, or when
+   refused, the pages fault in as they are cleared). */
+COCO__PRIVATE int coco__log_table(coco__log* l, coco__map* m, size_t want, unsigned bits) {
+    size_t slots = 16;
+    if (bits) slots = (size_t)1 << bits;
+    else while (slots < want + want / 2 + 1) slots *= 2;
+    m->a = &l->a;
+    m->mask = slots - 1;
+    m->count = 0;
+    m->slots = (coco__map_slot*)coco__alloc(&l->a, slots * sizeof *m->slots);
+    if (!m->slots) return -1;
+#if COCO__HAS_FS && defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    if (slots * sizeof *m->slots >= ((size_t)1 << 20)) {
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), from = (uintptr_t)m->slots;
+        uintptr_t to = (from + slots * sizeof *m->slots) & ~(pg - 1);
+        from = (from + pg - 1) & ~(pg - 1);
+        if (pg && to > from) (void)madvise((void*)from, to - from, MADV_POPULATE_WRITE);
+    }
+#endif
+    memset(m->slots, 0, slots * sizeof *m->slots);
+    return 0;
+}
+
+/* Rehashes the index into a table with room for `want` entries. */
+COCO__PRIVATE int coco__log_index_grow(coco__log* l, size_t want) {
+    coco__map nm;
+    size_t i;
+    if (coco__log_table(l, &nm, want, 0)) return -1;
+    for (i = 0; l->index.slots && i <= l->index.mask; i++) {
+        const coco__map_slot* s = &l->index.slots[i];
+        size_t j;
+        if (!s->val) continue;
+        j = (size_t)s->hash & nm.mask;
+        while (nm.slots[j].val) j = (j + 1) & nm.mask;
+        nm.slots[j] = *s;
+    }
+    nm.count = l->index.count;
+    coco__map_free(&l->index);
+    l->index = nm;
+    return 0;
+}
+
+/* Applies the `n` collected records of one validated group to the index (and live_bytes).
+   The slots are random in a table far bigger than the cache, so each record's slot is
+   prefetched COCO__PREFETCH_SLOT records ahead, and the old record an overwrite will compare
+   keys with (and size) COCO__PREFETCH_REC ahead.  Returns 0, or -2 when out of memory. */
+COCO__PRIVATE int coco__log_apply(coco__log* l, const coco__recref* refs, size_t n,
+                                  const coco__applyctx* c) {
+    coco__map* m = &l->index;
+    size_t i, nput = 0;
+    for (i = 0; i < n; i++) nput += !(refs[i].off & COCO__REF_DEL);
+    /* a group bigger than the index is mostly new keys (a bulk load, the first group of a
+       replay): size the table once instead of doubling it ~log2(n) times on the way */
+    if (nput > m->count && (m->count + nput + 1) * 4 >= (m->mask + 1) * 3 &&
+        coco__log_index_grow(l, m->count + nput))
+        return -2;
+    for (i = 0; i < n; i++) {
+        uint64_t h = refs[i].hash, off = refs[i].off & ~COCO__REF_DEL;
+        uint64_t next = i + 1 < n ? refs[i + 1].off & ~COCO__REF_DEL : c->stop;
+        int del = (refs[i].off & COCO__REF_DEL) != 0, have_new = 0;
+        coco__rec old, nr;
         coco__map_slot* s;
-        if (coco__rec_parse(base + p, base + stop, &r)) return -1;
-        kr.key = r.key; kr.klen = r.klen;
-        h = coco__hash64(r.key, r.klen);
-        if (coco__map_reserve1(&l->index)) return -2;
-        {
-            uint64_t saved_end = l->end;
-            l->end = log_end;       /* key comparison may look at records up to log_end */
-            s = coco__map_find(&l->index, h, coco__log_key_eq, &kr);
-            l->end = saved_end;
+        size_t j;
+        if (i + COCO__PREFETCH_SLOT < n)
+            COCO__PREFETCH(&m->slots[refs[i + COCO__PREFETCH_SLOT].hash & m->mask]);
+        if (i + COCO__PREFETCH_REC < n) {
+            const coco__map_slot* t = &m->slots[refs[i + COCO__PREFETCH_REC].hash & m->mask];
+            if (t->val && t->hash == refs[i + COCO__PREFETCH_REC].hash) {
+                const unsigned char* r = coco__apply_at(c, t->val);
+                COCO__PREFETCH(r);
+                COCO__PREFETCH(r + 48);   /* a short record's key may cross a cache line */
+            }
+        }
+        j = (size_t)h & m->mask;
+        for (;;) {
+            s = &m->slots[j];
+            if (!s->val) break;
+            /* one parse of the old record: its key confirms the match, its size leaves
+               live_bytes */
+            if (s->hash == h && coco__apply_rec(c, s->val, &old) == 0) {
+                if (!have_new) have_new = coco__apply_rec(c, off, &nr) == 0 ? 1 : -1;
+                if (have_new > 0 && old.klen == nr.klen &&
+                    (nr.klen == 0 || memcmp(old.key, nr.key, nr.klen) == 0))
+                    break;
+            }
+            j = (j + 1) & m->mask;
         }
         if (s->val) {
-            coco__rec old;
-            if (coco__rec_parse(base + s->val, base + log_end, &old) == 0)
-                l->live_bytes -= old.size;
-            if (r.op == COCO_OP_PUT) s->val = p;
-            else coco__map_remove(&l->index, s);
-        } else if (r.op == COCO_OP_PUT) {
+            l->live_bytes -= old.size;
+            if (del) coco__map_remove(m, s);
+            else s->val = off;
+        } else if (!del) {
+            if ((m->count + 1) * 4 >= (m->mask + 1) * 3) {
+                if (coco__log_index_grow(l, m->mask + 1)) return -2;
+                j = (size_t)h & m->mask;
+                while (m->slots[j].val) j = (j + 1) & m->mask;
+                s = &m->slots[j];
+            }
             s->hash = h;
-            s->val = p;
-            l->index.count++;
+            s->val = off;
+            m->count++;
         }
-        if (r.op == COCO_OP_PUT) l->live_bytes += r.size;
-        p += r.size;
+        if (!del) l->live_bytes += next - off;
     }
     return 0;
 }
 
-/* Checks a group at `off` of a log of `size` bytes.  Returns 0 and sets *payload when whole
-   and every record's checksum holds; otherwise -1 with a reason. */
-COCO__PRIVATE int coco__group_check(const unsigned char* base, uint64_t off, uint64_t size,
-                                    uint64_t* payload, const char** why) {
+/* Checks the header of the group at `off` of a log of `size` bytes and that its payload lies
+   within the file.  0 with *payload and *count, or -1 with a reason. */
+COCO__PRIVATE int coco__group_head(const unsigned char* base, uint64_t off, uint64_t size,
+                                   uint64_t* payload, uint32_t* count, const char** why) {
     const unsigned char* g = base + off;
-    uint64_t len, p, stop;
-    uint32_t count, n = 0;
+    uint64_t len;
     if (size - off < COCO__GROUP_HDR) { *why = "incomplete commit header"; return -1; }
     if (coco__get_u32le(g) != COCO__GROUP_MAGIC) { *why = "bad commit magic"; return -1; }
     if (coco__get_u32le(g + 28) != coco__crc32c(0, g, 28) || coco__get_u32le(g + 24) != 0) {
         *why = "commit header checksum mismatch";
         return -1;
     }
-    count = coco__get_u32le(g + 4);
     len = coco__get_u64le(g + 8);
     if (len > size - off - COCO__GROUP_HDR) { *why = "commit extends past the end"; return -1; }
+    *count = coco__get_u32le(g + 4);
+    *payload = len;
+    return 0;
+}
+
+/* Checks a whole group at `off` (header, then every record's checksum and the count).
+   Returns 0 and sets *payload when whole; otherwise -1 with a reason. */
+COCO__PRIVATE int coco__group_check(const unsigned char* base, uint64_t off, uint64_t size,
+                                    uint64_t* payload, const char** why) {
+    uint64_t len, p, stop;
+    uint32_t count, n = 0;
+    if (coco__group_head(base, off, size, &len, &count, why)) return -1;
     p = off + COCO__GROUP_HDR;
     stop = p + len;
     while (p < stop) {
@@ -3666,42 +3858,67 @@ COCO__PRIVATE uint64_t coco__find_later_group(const unsigned char* base, uint64_
     return 0;
 }
 
-/* Rebuilds the index from the log in [0, size).  Sets l->end to the end of the last whole
-   commit; *bad_at to where a torn tail starts (== size when none). */
-COCO__PRIVATE coco_result coco__log_replay(coco__log* l, const unsigned char* base, uint64_t size,
-                                           uint64_t* tail_at, char* err, size_t cap) {
-    uint64_t off = COCO__FILE_HDR;
+/* Replays the groups of the log in [from, size) into the index: `from` is the end of the
+   header, or the end a loaded snapshot covers.  Each group is checked and its records
+   collected in one pass, then applied.  Sets l->end to the end of the last whole commit and
+   *tail_at to where a torn tail starts (== size when none). */
+COCO__PRIVATE coco_result coco__log_replay(coco__log* l, const unsigned char* base, uint64_t from,
+                                           uint64_t size, uint64_t* tail_at, char* err,
+                                           size_t cap) {
+    uint64_t off = from;
     const char* what = l->path ? l->path : "(memory)";
+    coco_result rc = COCO_OK;
     l->end = off;
     while (off < size) {
-        uint64_t pl, later;
+        uint64_t pl = 0, later;
+        uint32_t count = 0;
         const char* why = "";
-        if (coco__group_check(base, off, size, &pl, &why) != 0) {
-            later = coco__find_later_group(base, off, size);
-            if (later)
-                return coco__errf(err, cap, COCO_ERR_CORRUPT,
-                                  "state store '%s' is damaged at offset %llu (%s) and valid "
-                                  "commits follow at offset %llu; refusing to open, nothing was "
-                                  "changed", what, (unsigned long long)off, why,
-                                  (unsigned long long)later);
+        coco__applyctx c;
+        int bad = coco__group_head(base, off, size, &pl, &count, &why);
+        if (!bad)
+            bad = coco__log_collect(l, base + off + COCO__GROUP_HDR, pl, off + COCO__GROUP_HDR,
+                                    count, 1, &why);
+        if (bad == -2) {
+            rc = coco__errf(err, cap, COCO_ERR_NOMEM, "state store '%s': out of memory "
+                            "building the index", what);
             break;
         }
-        if (coco__log_apply(l, base, off + COCO__GROUP_HDR, pl, size))
-            return coco__errf(err, cap, COCO_ERR_NOMEM, "state store '%s': out of memory "
-                              "building the index", what);
+        if (bad) {
+            later = coco__find_later_group(base, off, size);
+            if (later)
+                rc = coco__errf(err, cap, COCO_ERR_CORRUPT,
+                                "state store '%s' is damaged at offset %llu (%s) and valid "
+                                "commits follow at offset %llu; refusing to open, nothing was "
+                                "changed", what, (unsigned long long)off, why,
+                                (unsigned long long)later);
+            break;
+        }
+        c.base = base;
+        c.fresh = off + COCO__GROUP_HDR;
+        c.fresh_buf = base + c.fresh;
+        c.stop = c.fresh + pl;
+        if (coco__log_apply(l, l->refs, count, &c)) {
+            rc = coco__errf(err, cap, COCO_ERR_NOMEM, "state store '%s': out of memory "
+                            "building the index", what);
+            break;
+        }
         l->seq = coco__get_u64le(base + off + 16);
+        l->last_group = off;
         off += COCO__GROUP_HDR + pl;
         l->end = off;
     }
+    coco__log_refs_trim(l);
     *tail_at = off;
-    return COCO_OK;
+    return rc;
 }
 
-COCO__PRIVATE void coco__file_header(unsigned char h[COCO__FILE_HDR]) {
+/* The file header; `id` NULL leaves the log without an identity (the in-memory log). */
+COCO__PRIVATE void coco__file_header(unsigned char h[COCO__FILE_HDR], const unsigned char* id) {
     memset(h, 0, COCO__FILE_HDR);
     memcpy(h, COCO__STORE_MAGIC, 8);
     coco__put_u32le(h + 8, COCO_STORE_FORMAT);
     coco__put_u32le(h + 12, COCO__FILE_HDR);
+    if (id) memcpy(h + COCO__LOG_ID_AT, id, COCO__LOG_ID_LEN);
     coco__put_u32le(h + 60, coco__crc32c(0, h, 60));
 }
 
@@ -3722,9 +3939,19 @@ COCO__PRIVATE coco_result coco__header_check(const unsigned char* h, uint64_t si
     return COCO_OK;
 }
 
+#if COCO__HAS_FS
+COCO__PRIVATE void coco__idx_write(coco__log* l);
+#endif
+
 COCO__PRIVATE void coco__log_destroy(coco__log* l) {
+#if COCO__HAS_FS
+    /* a clean close leaves a snapshot so the next open need not replay the whole log */
+    if (l->opened && l->path && !l->read_only && !l->failed && !l->idx_current)
+        coco__idx_write(l);
+#endif
     coco__map_free(&l->index);
     coco__buf_free(&l->mem);
+    coco__free(&l->a, l->refs, l->refs_cap * sizeof *l->refs);
 #if COCO__HAS_FS
     if (l->map) munmap(l->map, l->map_len);
     if (l->fd >= 0) close(l->fd);
@@ -3758,6 +3985,359 @@ COCO__PRIVATE int coco__log_remap(coco__log* l, uint64_t size) {
     l->map = (unsigned char*)m;
     l->map_len = len;
     return 0;
+}
+
+/* A fresh log identity, made at creation and at each compaction: 16 bytes from the kernel's
+   random source, mixed with both clocks, the pid and a stack address, so that two logs do
+   not share one even where /dev/urandom cannot be read. */
+COCO__PRIVATE void coco__log_new_id(unsigned char id[COCO__LOG_ID_LEN]) {
+    unsigned char r[COCO__LOG_ID_LEN];
+    struct timespec ts;
+    uint64_t a, b;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    memset(r, 0, sizeof r);
+    if (fd >= 0) {
+        if (read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 0, sizeof r);
+        close(fd);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    a = coco__get_u64le(r) ^ coco__mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    b = coco__get_u64le(r + 8) ^
+        coco__mix64(coco__now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts);
+    if (!(a | b)) a = 1;   /* all zero means "no id" */
+    coco__put_u64le(id, a);
+    coco__put_u64le(id + 8, b);
+}
+
+/* ---- the index snapshot "<path>.idx" ----------------------------------------------------------
+   Header (COCO__IDX_HDR bytes, little-endian):
+     0 "COCOSIDX" | 8 u32 version | 12 u32 header size | 16 u32 flags | 20 u8 log2(slots) |
+     21 u8 offset width W | 22 u16 zero | 24 16 B log id | 40 u64 log inode |
+     48 u64 log mtime ns | 56 u64 log ctime ns | 64 u64 covered end | 72 u64 last group offset |
+     80 u32 last group header crc | 84 u32 crc32c of the entries | 88 u64 seq | 96 u64 keys |
+     104 u64 live bytes | 112 u64 first slot | 120 u32 zero | 124 u32 crc32c of bytes 0..123
+   Entries: one per key, in slot order from `first slot` (the slot after an empty one),
+   wrapping: u48 hash, then the record offset in W bytes.  Rebuilding the table from them is
+   one sequential pass (coco__idx_build), which is what makes an open at 1M keys cheap.
+   The stat fields let a snapshot whose log was rewritten in place be refused; the APPENDED
+   flag is set by a writer before it first appends past the covered end. */
+#define COCO__IDX_MAGIC    "COCOSIDX"
+#define COCO__IDX_VERSION  1u
+#define COCO__IDX_HDR      128u
+#define COCO__IDX_APPENDED 1u
+
+#if defined(__APPLE__)
+#  define COCO__ST_MTIME_NS(s) coco__ts_ns((s)->st_mtimespec)
+#  define COCO__ST_CTIME_NS(s) coco__ts_ns((s)->st_ctimespec)
+#else
+#  define COCO__ST_MTIME_NS(s) coco__ts_ns((s)->st_mtim)
+#  define COCO__ST_CTIME_NS(s) coco__ts_ns((s)->st_ctim)
+#endif
+COCO__PRIVATE uint64_t coco__ts_ns(struct timespec ts) {
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+COCO__PRIVATE void coco__put_uNle(unsigned char* p, uint64_t v, unsigned n) {
+    unsigned i;
+    for (i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+COCO__PRIVATE uint64_t coco__get_uNle(const unsigned char* p, unsigned n) {
+    uint64_t v = 0;
+    unsigned i;
+    for (i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+COCO__PRIVATE int coco__idx_header_ok(const unsigned char* h) {
+    return memcmp(h, COCO__IDX_MAGIC, 8) == 0 && coco__get_u32le(h + 8) == COCO__IDX_VERSION &&
+           coco__get_u32le(h + 12) == COCO__IDX_HDR &&
+           coco__get_u32le(h + 124) == coco__crc32c(0, h, 124);
+}
+
+/* Writes the snapshot of the index as it is now: a temp file, fsynced, renamed over
+   "<path>.idx", then the directory fsynced (COCO_SYNC_FULL).  Writer only, at close and after
+   a compaction.  Failing costs the next open a full replay, nothing more: it is logged, not
+   returned. */
+COCO__PRIVATE void coco__idx_write(coco__log* l) {
+    char ip[4096], tp[4096], msg[COCO__ERRMSG_CAP];
+    unsigned char h[COCO__IDX_HDR];
+    unsigned char* buf = NULL;
+    const size_t bufcap = (size_t)256 << 10;
+    size_t blen = 0, slots = l->index.mask + 1, i, first;
+    uint64_t at = COCO__IDX_HDR, keys = 0;
+    uint32_t crc = 0;
+    unsigned bits = 0, w = 1;
+    struct stat st;
+    int fd = -1, renamed = 0, e = 0;
+    const char* fail = NULL;
+    if (!l->has_id || !l->path || l->fd < 0 || !l->index.slots) return;
+    if (coco__path_with(ip, sizeof ip, l->path, ".idx") ||
+        coco__path_with(tp, sizeof tp, l->path, ".idx.tmp"))
+        return;
+    /* fsync, not fdatasync: the log's times recorded below must survive a power loss too,
+       or the snapshot would be refused after one */
+    if (l->sync == COCO_SYNC_FULL && fsync(l->fd) != 0) { fail = "fsync of the log"; goto sys; }
+    if (fstat(l->fd, &st) != 0) { fail = "stat of the log"; goto sys; }
+    if ((uint64_t)st.st_size != l->end) { fail = "the log's size is not its end"; goto out; }
+    while (((size_t)1 << bits) < slots) bits++;
+    while (w < 8 && (l->end >> (8 * w)) != 0) w++;
+    /* start after an empty slot (the load factor stays below 3/4, so there is one): no run
+       of occupied slots then wraps past the start, and the loader can place every entry by
+       its predecessor alone */
+    for (first = 0; first < slots && l->index.slots[first].val; first++) {}
+    first = (first + 1) & (slots - 1);
+    if (!(buf = (unsigned char*)coco__alloc(&l->a, bufcap))) { fail = "out of memory"; goto out; }
+    fd = open(tp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { fail = "cannot create the temp file"; goto sys; }
+    for (i = 0; i <= slots; i++) {
+        const coco__map_slot* s = i < slots ? &l->index.slots[(first + i) & (slots - 1)] : NULL;
+        if (blen && (!s || blen + 6 + w > bufcap)) {
+            crc = coco__crc32c(crc, buf, blen);
+            if (coco__pwrite_all(fd, buf, blen, at) != 0) { fail = "write"; goto sys; }
+            at += blen;
+            blen = 0;
+        }
+        if (!s || !s->val) continue;
+        coco__put_uNle(buf + blen, s->hash, 6);
+        coco__put_uNle(buf + blen + 6, s->val, w);
+        blen += 6 + w;
+        keys++;
+    }
+    memset(h, 0, sizeof h);
+    memcpy(h, COCO__IDX_MAGIC, 8);
+    coco__put_u32le(h + 8, COCO__IDX_VERSION);
+    coco__put_u32le(h + 12, COCO__IDX_HDR);
+    h[20] = (unsigned char)bits;
+    h[21] = (unsigned char)w;
+    memcpy(h + 24, l->id, COCO__LOG_ID_LEN);
+    coco__put_u64le(h + 40, (uint64_t)st.st_ino);
+    coco__put_u64le(h + 48, COCO__ST_MTIME_NS(&st));
+    coco__put_u64le(h + 56, COCO__ST_CTIME_NS(&st));
+    coco__put_u64le(h + 64, l->end);
+    coco__put_u64le(h + 72, l->last_group);
+    coco__put_u32le(h + 80, l->last_group ? coco__get_u32le(l->map + l->last_group + 28) : 0);
+    coco__put_u32le(h + 84, crc);
+    coco__put_u64le(h + 88, l->seq);
+    coco__put_u64le(h + 96, keys);
+    coco__put_u64le(h + 104, l->live_bytes);
+    coco__put_u64le(h + 112, (uint64_t)first);
+    coco__put_u32le(h + 124, coco__crc32c(0, h, 124));
+    if (coco__pwrite_all(fd, h, sizeof h, 0) != 0) { fail = "write"; goto sys; }
+    if (l->sync == COCO_SYNC_FULL && coco__fdatasync(fd) != 0) { fail = "fsync"; goto sys; }
+    if (close(fd) != 0) { fd = -1; fail = "close"; goto sys; }
+    fd = -1;
+    if (rename(tp, ip) != 0) { fail = "rename"; goto sys; }
+    renamed = 1;
+    l->idx_current = 1;
+    l->idx_mark = 1;
+    l->idx_covered = l->end;
+    if (l->sync == COCO_SYNC_FULL && coco__fsync_parent_dir(l->path) != 0) {
+        fail = "fsync of the directory";   /* in place and valid, maybe not durable yet */
+        goto sys;
+    }
+    goto out;
+sys:
+    e = errno;
+out:
+    if (fail) {
+        if (fd >= 0) close(fd);
+        if (!renamed) unlink(tp);
+        coco__fmt(msg, sizeof msg, "state store '%s': index snapshot '%s' not written (%s%s%s); "
+                  "the next open replays the log", l->path, ip, fail, e ? ": " : "",
+                  e ? strerror(e) : "");
+        coco__emit(&l->lg, COCO_LOG_WARN, COCO_ERR_IO, msg, __FILE__, __LINE__);
+    }
+    coco__free(&l->a, buf, bufcap);
+}
+
+/* Before the first append past a snapshot this handle loaded or wrote in its strict form
+   (the log must be exactly as recorded): flag it APPENDED, so that after a crash the next
+   open may still use it and replay the rest.  Only a snapshot still naming this log and end
+   is flagged.  If the flag cannot be written the snapshot is deleted, and if even that
+   fails the strict form refuses it once the log has grown: never a wrong index. */
+COCO__PRIVATE void coco__idx_mark_appended(coco__log* l) {
+    char ip[4096];
+    unsigned char h[COCO__IDX_HDR];
+    int fd, ok = 1;
+    l->idx_mark = 0;
+    if (coco__path_with(ip, sizeof ip, l->path, ".idx")) return;
+    fd = open(ip, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    if (coco__pread_all(fd, h, sizeof h, 0) == 0 && coco__idx_header_ok(h) &&
+        memcmp(h + 24, l->id, COCO__LOG_ID_LEN) == 0 && coco__get_u64le(h + 64) == l->idx_covered) {
+        coco__put_u32le(h + 16, coco__get_u32le(h + 16) | COCO__IDX_APPENDED);
+        coco__put_u32le(h + 124, coco__crc32c(0, h, 124));
+        ok = coco__pwrite_all(fd, h, sizeof h, 0) == 0;
+    }
+    close(fd);
+    if (!ok) unlink(ip);
+}
+
+/* An 8-byte little-endian load: one instruction on little-endian hosts. */
+COCO__PRIVATE uint64_t coco__load_u64le(const unsigned char* p) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
+    return coco__get_u64le(p);
+#endif
+}
+
+/* Rebuilds the table from the snapshot's `keys` entries at `e`.  They come in slot order from
+   `first`, the slot after an empty one, so each goes at max(its home, the previous entry's
+   slot + 1): one sequential pass over the table (no random access), branch-free but for the
+   checks, with the entries' crc taken a chunk at a time just before decoding it.  Refuses
+   (-1) unless every entry stays reachable from its home (no empty slot in between), the
+   empty slot before `first` stays empty, every offset lies inside the covered log and the
+   checksum holds. */
+COCO__PRIVATE int coco__idx_build(coco__log* l, coco__map* nm, const unsigned char* e,
+                                  uint64_t keys, unsigned w, unsigned bits, uint64_t first,
+                                  uint64_t covered, uint32_t want_crc) {
+    const size_t slots = (size_t)1 << bits, mask = slots - 1, esz = 6 + w, chunk = 4096;
+    const uint64_t limit = first + slots - 1;   /* unwrapped: slot first-1 must stay empty */
+    const uint64_t wmask = w == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * w)) - 1;
+    const uint64_t lo = COCO__FILE_HDR + COCO__GROUP_HDR;
+    uint64_t k, next = first, run = first, bad = 0;
+    uint32_t crc = 0;
+    coco__map_slot* t;
+    if (coco__log_table(l, nm, slots, bits)) return -1;
+    t = nm->slots;
+    for (k = 0; k < keys; k++) {
+        const unsigned char* p = e + k * esz;
+        uint64_t hash, off, home, pos;
+        if (k % chunk == 0)
+            crc = coco__crc32c(crc, p, (size_t)COCO__MIN(keys - k, (uint64_t)chunk) * esz);
+        if (k + 1 < keys) {   /* whole 8-byte loads; only the last entry's would overrun */
+            hash = coco__load_u64le(p) & COCO__LOG_HASH_MASK;
+            off = coco__load_u64le(p + 6) & wmask;
+        } else {
+            hash = coco__get_uNle(p, 6);
+            off = coco__get_uNle(p + 6, w);
+        }
+        home = (hash & mask) + (((hash & mask) < first) ? slots : 0);
+        /* past a gap a new run of occupied slots starts at the home; within a run the home
+           must not lie before the run, where an empty slot would hide the entry */
+        run = home > next ? home : run;
+        pos = home > next ? home : next;
+        bad |= (uint64_t)(home < run) | (uint64_t)(pos >= limit) | (uint64_t)(off < lo) |
+               (uint64_t)(off >= covered);
+        t[pos & mask].hash = hash;
+        t[pos & mask].val = off;
+        next = pos + 1;
+    }
+    if (bad || crc != want_crc) return -1;
+    nm->count = (size_t)keys;
+    return 0;
+}
+
+/* Loads "<path>.idx" when it is valid for this log (`lst` its stat, `size` its size), setting
+   the index, live bytes, seq, end and last group as of the covered end; returns 1.  Else 0,
+   nothing changed, and the caller replays the whole log.  A wrong index would silently return
+   wrong data, so the snapshot must: pass its checksums; name this log (id, never all zero,
+   and inode); cover a prefix of it that ends with the very group header it recorded (offset,
+   crc, seq, length); and rebuild a sound table.  Unless a writer flagged it APPENDED, the log
+   must also be exactly as it was when the snapshot was written (size, mtime, ctime): a log
+   rewritten in place, not appended to by this library, is not trusted. */
+COCO__PRIVATE int coco__idx_load(coco__log* l, const struct stat* lst, uint64_t size) {
+    char ip[4096];
+    unsigned char h[COCO__IDX_HDR];
+    struct stat st;
+    coco__map nm;
+    void* m = MAP_FAILED;
+    size_t mlen = 0;
+    uint64_t covered, lg, keys, live, first, slots;
+    uint32_t flags;
+    unsigned bits, w;
+    int fd, ok = 0;
+    nm.slots = NULL;
+    if (!l->has_id || coco__path_with(ip, sizeof ip, l->path, ".idx")) return 0;
+    fd = open(ip, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < COCO__IDX_HDR ||
+        coco__pread_all(fd, h, sizeof h, 0) != 0 || !coco__idx_header_ok(h))
+        goto out;
+    flags = coco__get_u32le(h + 16);
+    bits = h[20];
+    w = h[21];
+    covered = coco__get_u64le(h + 64);
+    lg = coco__get_u64le(h + 72);
+    keys = coco__get_u64le(h + 96);
+    live = coco__get_u64le(h + 104);
+    first = coco__get_u64le(h + 112);
+    if ((flags & ~COCO__IDX_APPENDED) || h[22] || h[23] || coco__get_u32le(h + 120)) goto out;
+    if (memcmp(h + 24, l->id, COCO__LOG_ID_LEN) != 0 ||
+        coco__get_u64le(h + 40) != (uint64_t)lst->st_ino)
+        goto out;
+    if (covered < COCO__FILE_HDR || covered > size) goto out;
+    if (!(flags & COCO__IDX_APPENDED) &&
+        (covered != size || coco__get_u64le(h + 48) != COCO__ST_MTIME_NS(lst) ||
+         coco__get_u64le(h + 56) != COCO__ST_CTIME_NS(lst)))
+        goto out;
+    if (bits < 4 || bits > 48 || w < 1 || w > 8 || ((uint64_t)1 << bits) > (size_t)-1 / 32)
+        goto out;
+    slots = (uint64_t)1 << bits;
+    /* the table never outgrows the log it indexes (a record takes 6 bytes or more, a table
+       at most ~3 slots a record, 2048 at first): a bigger one is a lie, not an allocation */
+    if (slots > covered + 4096 || keys * 4 > slots * 3 || first >= slots ||
+        live > covered - COCO__FILE_HDR)
+        goto out;
+    if ((uint64_t)st.st_size != COCO__IDX_HDR + keys * (6 + w)) goto out;
+    if (!lg) {
+        if (covered != COCO__FILE_HDR || keys) goto out;
+    } else {
+        const unsigned char* g = l->map + lg;
+        if (lg < COCO__FILE_HDR || covered < COCO__GROUP_HDR || lg > covered - COCO__GROUP_HDR)
+            goto out;
+        if (coco__get_u32le(g) != COCO__GROUP_MAGIC || coco__get_u32le(g + 24) != 0 ||
+            coco__get_u32le(g + 28) != coco__crc32c(0, g, 28) ||
+            coco__get_u32le(g + 28) != coco__get_u32le(h + 80) ||
+            coco__get_u64le(g + 16) != coco__get_u64le(h + 88) ||
+            coco__get_u64le(g + 8) != covered - lg - COCO__GROUP_HDR)
+            goto out;
+    }
+    if (keys) {
+        mlen = (size_t)st.st_size;
+#if defined(MAP_POPULATE)
+        m = mmap(NULL, mlen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);   /* read it all */
+#else
+        m = mmap(NULL, mlen, PROT_READ, MAP_PRIVATE, fd, 0);
+#endif
+        if (m == MAP_FAILED) goto out;
+    }
+    if (coco__idx_build(l, &nm, keys ? (const unsigned char*)m + COCO__IDX_HDR : h, keys, w,
+                        bits, first, covered, coco__get_u32le(h + 84)) != 0)
+        goto out;
+    coco__map_free(&l->index);
+    l->index = nm;
+    nm.slots = NULL;
+    l->live_bytes = live;
+    l->seq = coco__get_u64le(h + 88);
+    l->end = covered;
+    l->last_group = lg;
+    l->idx_covered = covered;
+    /* a strict snapshot of exactly this log needs no rewrite at close, only the APPENDED
+       flag before the first append; an APPENDED one is replaced at close */
+    l->idx_current = l->idx_mark = !(flags & COCO__IDX_APPENDED);
+    ok = 1;
+out:
+    if (m != MAP_FAILED) munmap(m, mlen);
+    close(fd);
+    if (nm.slots) coco__free(&l->a, nm.slots, (nm.mask + 1) * sizeof *nm.slots);
+    return ok;
+}
+
+/* A writer that could not use the snapshot removes it before it changes the log (the directory
+   fsynced, so it cannot come back).  Else a torn-tail cut below the end it covers, then new
+   commits of the same shapes, could rebuild a log that passes every check it makes (id,
+   inode, the last group's offset, header and seq) with other records. */
+COCO__PRIVATE void coco__idx_drop(coco__log* l) {
+    char ip[4096];
+    if (coco__path_with(ip, sizeof ip, l->path, ".idx") == 0 && unlink(ip) == 0 &&
+        l->sync == COCO_SYNC_FULL && coco__fsync_parent_dir(l->path) != 0)
+        coco__emit(&l->lg, COCO_LOG_WARN, COCO_ERR_IO, "state store: directory fsync after "
+                  "removing a stale index snapshot failed", __FILE__, __LINE__);
 }
 
 COCO__PRIVATE coco_result coco__log_take_lock(coco__log* l, char* err, size_t cap) {
@@ -3796,6 +4376,7 @@ COCO__PRIVATE coco_result coco__log_open_file(coco__log* l, char* err, size_t ca
     uint64_t size, tail_at = 0;
     coco_result rc;
     int created = 0;
+    size_t i;
     if (stat(l->path, &st) == 0 && S_ISDIR(st.st_mode))
         return coco__errf(err, cap, COCO_ERR_INVALID_ARG, "state store path '%s' is a directory; "
                           "give a file path such as '%s/state.db'", l->path, l->path);
@@ -3811,11 +4392,13 @@ COCO__PRIVATE coco_result coco__log_open_file(coco__log* l, char* err, size_t ca
                           strerror(errno));
     size = (uint64_t)st.st_size;
     if (size < COCO__FILE_HDR && !l->read_only) {
-        /* new, or a crash while creating it: no commit can exist yet */
-        unsigned char h[COCO__FILE_HDR], old[COCO__FILE_HDR];
-        coco__file_header(h);
+        /* new, or a crash while creating it: no commit can exist yet.  Only the fixed part
+           of a partly written header can be compared (the id is random). */
+        unsigned char h[COCO__FILE_HDR], old[COCO__FILE_HDR], id[COCO__LOG_ID_LEN];
+        coco__log_new_id(id);
+        coco__file_header(h, id);
         if (size && (coco__pread_all(l->fd, old, (size_t)size, 0) != 0 ||
-                     memcmp(old, h, (size_t)size) != 0))
+                     memcmp(old, h, (size_t)COCO__MIN(size, (uint64_t)COCO__LOG_ID_AT)) != 0))
             return coco__errf(err, cap, COCO_ERR_CORRUPT, "'%s' is not a cocoindex state store "
                               "(%llu bytes, bad header)", l->path, (unsigned long long)size);
         if (coco__pwrite_all(l->fd, h, sizeof h, 0) != 0 ||
@@ -3835,8 +4418,15 @@ COCO__PRIVATE coco_result coco__log_open_file(coco__log* l, char* err, size_t ca
         return coco__errf(err, cap, COCO_ERR_IO, "state store '%s': mmap: %s", l->path,
                           strerror(errno));
     if ((rc = coco__header_check(l->map, size, l->path, err, cap)) != COCO_OK) return rc;
-    if (!created && (rc = coco__log_replay(l, l->map, size, &tail_at, err, cap)) != COCO_OK)
-        return rc;
+    memcpy(l->id, l->map + COCO__LOG_ID_AT, COCO__LOG_ID_LEN);
+    for (i = 0; i < COCO__LOG_ID_LEN; i++) l->has_id |= l->id[i] != 0;
+    l->replay_from = COCO__FILE_HDR;
+    if (!created) {
+        if (coco__idx_load(l, &st, size)) l->replay_from = l->end;
+        rc = coco__log_replay(l, l->map, l->replay_from, size, &tail_at, err, cap);
+        if (rc != COCO_OK) return rc;
+    }
+    if (!l->read_only && l->replay_from == COCO__FILE_HDR) coco__idx_drop(l);
     if (created) tail_at = size;
     l->end = created ? size : l->end;
     if (tail_at < size) {
@@ -3853,6 +4443,7 @@ COCO__PRIVATE coco_result coco__log_open_file(coco__log* l, char* err, size_t ca
     if (!l->read_only) {
         char tmp[4096];
         if (coco__path_with(tmp, sizeof tmp, l->path, ".compact") == 0) unlink(tmp);
+        if (coco__path_with(tmp, sizeof tmp, l->path, ".idx.tmp") == 0) unlink(tmp);
     }
     return COCO_OK;
 }
@@ -3871,6 +4462,7 @@ COCO__PRIVATE coco_result coco__log_open(const coco_store_desc* d, const coco_al
     l->sync = d->sync;
     l->compact_garbage = d->compact_garbage;
     l->compact_min = d->compact_min;
+    l->replay_from = COCO__FILE_HDR;
     coco__rw_init(&l->rw);
     coco__buf_init(&l->mem, &l->a);
     if (coco__map_init(&l->index, &l->a, 1024)) {
@@ -3893,7 +4485,7 @@ COCO__PRIVATE coco_result coco__log_open(const coco_store_desc* d, const coco_al
 #endif
     } else {
         unsigned char h[COCO__FILE_HDR];
-        coco__file_header(h);
+        coco__file_header(h, NULL);
         if (coco__buf_put(&l->mem, h, sizeof h))
             rc = coco__errf(err, cap, COCO_ERR_NOMEM, "out of memory");
         l->end = COCO__FILE_HDR;
@@ -3902,6 +4494,7 @@ COCO__PRIVATE coco_result coco__log_open(const coco_store_desc* d, const coco_al
         coco__log_destroy(l);
         return rc;
     }
+    l->opened = 1;
     *out = l;
     return COCO_OK;
 }
@@ -3914,13 +4507,14 @@ COCO__PRIVATE coco_result coco__log_get(void* impl, coco_bytes key, coco_arena* 
     coco_result rc = COCO_OK;
     kr.l = l; kr.key = (const unsigned char*)key.ptr; kr.klen = key.len;
     coco__rw_rdlock(&l->rw);
-    s = coco__map_find(&l->index, coco__hash64(key.ptr, key.len), coco__log_key_eq, &kr);
+    s = coco__map_find(&l->index, coco__log_hash(key.ptr, key.len), coco__log_key_eq, &kr);
     if (!s->val) rc = COCO_ERR_NOT_FOUND;
     else {
         const unsigned char* base = coco__log_base(l);
         coco__rec r;
         void* p;
-        if (coco__rec_parse(base + s->val, base + l->end, &r) || !coco__rec_crc_ok(base + s->val, &r))
+        if (coco__rec_parse(base + s->val, base + l->end, &r) ||
+            !coco__rec_crc_ok(base + s->val, &r))
             rc = coco__errf(err, cap, COCO_ERR_CORRUPT, "state store '%s': record at offset %llu "
                             "fails its checksum", l->path ? l->path : "(memory)",
                             (unsigned long long)s->val);
@@ -3935,10 +4529,32 @@ COCO__PRIVATE coco_result coco__log_get(void* impl, coco_bytes key, coco_arena* 
     return rc;
 }
 
+/* Touches what the index update after a commit will need, read only: each record's home slot
+   and the record an overwrite will replace there.  Run while the disk writes the commit (see
+   coco__log_append), it moves many of the update's cache and TLB misses off its path.  Real
+   loads: prefetches of pages missing from the TLB measured no effect. */
+COCO__PRIVATE void coco__log_warm(const coco__log* l, const coco__recref* refs, size_t n) {
+    const coco__map* m = &l->index;
+    const unsigned char* base = coco__log_base(l);
+    volatile unsigned char sink = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const coco__map_slot* s;
+        if (i + COCO__PREFETCH_SLOT < n)
+            COCO__PREFETCH(&m->slots[refs[i + COCO__PREFETCH_SLOT].hash & m->mask]);
+        s = &m->slots[refs[i].hash & m->mask];
+        if (s->val && s->hash == refs[i].hash && s->val < l->end) sink = base[s->val + 4];
+    }
+    (void)sink;
+}
+
 /* Writes `len` bytes at the end of the log and makes them durable.  On failure the log is cut
-   back to where it was; if even that fails the store is marked failed. */
+   back to where it was; if even that fails the store is marked failed.  With `warm` (the
+   commit's records), their part of the index is warmed while the disk works. */
 COCO__PRIVATE coco_result coco__log_append(coco__log* l, const unsigned char* p, size_t len,
-                                           char* err, size_t cap) {
+                                           const coco__recref* warm, size_t nwarm, char* err,
+                                           size_t cap) {
+    int bad;
     if (!l->path) {
         coco_result rc = COCO_OK;
         coco__rw_wrlock(&l->rw);          /* the buffer may move */
@@ -3948,8 +4564,19 @@ COCO__PRIVATE coco_result coco__log_append(coco__log* l, const unsigned char* p,
         return rc == COCO_OK ? rc : coco__errf(err, cap, rc, "in-memory store: out of memory");
     }
 #if COCO__HAS_FS
-    if (coco__pwrite_all(l->fd, p, len, l->end) != 0 ||
-        (l->sync == COCO_SYNC_FULL && coco__fdatasync(l->fd) != 0)) {
+    bad = coco__pwrite_all(l->fd, p, len, l->end) != 0;
+    if (!bad && l->sync == COCO_SYNC_FULL) {
+        if (nwarm >= 64) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+            /* start the device write now: the warm-up runs while it is under way, and the
+               fdatasync below waits for what is left (durability is fdatasync's, as ever) */
+            (void)sync_file_range(l->fd, (off_t)l->end, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#endif
+            coco__log_warm(l, warm, nwarm);
+        }
+        bad = coco__fdatasync(l->fd) != 0;
+    }
+    if (bad) {
         int e = errno;
         if (ftruncate(l->fd, (off_t)l->end) != 0 || e == EIO) l->failed = 1;
         return coco__errf(err, cap, e == ENOSPC ? COCO_ERR_IO : COCO_ERR_IO,
@@ -3969,6 +4596,9 @@ COCO__PRIVATE coco_result coco__log_append(coco__log* l, const unsigned char* p,
     }
     return COCO_OK;
 #else
+    (void)bad;
+    (void)warm;
+    (void)nwarm;
     return coco__errf(err, cap, COCO_ERR_UNSUPPORTED, "no file system");
 #endif
 }
@@ -3977,7 +4607,8 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap);
 
 COCO__PRIVATE int coco__log_should_compact(const coco__log* l) {
     uint64_t data = l->end - COCO__FILE_HDR;
-    return l->end >= l->compact_min && (double)(data - l->live_bytes) > l->compact_garbage * (double)data;
+    return l->end >= l->compact_min &&
+           (double)(data - l->live_bytes) > l->compact_garbage * (double)data;
 }
 
 /* `batch` is preceded by COCO__GROUP_HDR writable bytes (the txn buffer reserves them). */
@@ -3986,21 +4617,41 @@ COCO__PRIVATE coco_result coco__log_commit(void* impl, const void* batch, size_t
     coco__log* l = (coco__log*)impl;
     unsigned char* g = (unsigned char*)batch - COCO__GROUP_HDR;
     coco_result rc;
-    uint64_t old_end = l->end, old_live = l->live_bytes;
+    uint64_t old_end = l->end, old_live = l->live_bytes, rec_at = l->end + COCO__GROUP_HDR;
+    coco__applyctx c;
+    const char* why = "";
+    int bad;
     if (l->failed)
         return coco__errf(err, cap, COCO_ERR_STATE, "state store '%s': an earlier commit failed "
                           "and left the file in an unknown state; close and reopen it",
                           l->path ? l->path : "(memory)");
+    /* parse and hash the batch now, while it is hot and before the lock is taken: the index
+       update after the sync then has its keys' hashes and sizes at hand */
+    bad = coco__log_collect(l, (const unsigned char*)batch, len, rec_at, count, 0, &why);
+    if (bad == -2)
+        return coco__errf(err, cap, COCO_ERR_NOMEM, "state store '%s': out of memory preparing "
+                          "a commit", l->path ? l->path : "(memory)");
+    if (bad)
+        return coco__errf(err, cap, COCO_ERR_INVALID_ARG, "state store '%s': malformed commit "
+                          "batch (%s)", l->path ? l->path : "(memory)", why);
     coco__put_u32le(g, COCO__GROUP_MAGIC);
     coco__put_u32le(g + 4, count);
     coco__put_u64le(g + 8, len);
     coco__put_u64le(g + 16, l->seq + 1);
     coco__put_u32le(g + 24, 0);
     coco__put_u32le(g + 28, coco__crc32c(0, g, 28));
-    if ((rc = coco__log_append(l, g, len + COCO__GROUP_HDR, err, cap)) != COCO_OK) return rc;
+#if COCO__HAS_FS
+    if (l->idx_mark) coco__idx_mark_appended(l);
+#endif
+    l->idx_current = 0;
+    rc = coco__log_append(l, g, len + COCO__GROUP_HDR, l->refs, count, err, cap);
+    if (rc != COCO_OK) return rc;
+    c.base = coco__log_base(l);
+    c.fresh = rec_at;
+    c.fresh_buf = (const unsigned char*)batch;
+    c.stop = rec_at + len;
     coco__rw_wrlock(&l->rw);
-    if (coco__log_apply(l, coco__log_base(l), old_end + COCO__GROUP_HDR, len,
-                        old_end + COCO__GROUP_HDR + len) != 0) {
+    if (coco__log_apply(l, l->refs, count, &c) != 0) {
         /* out of memory mid-index: the commit is durable but the index is partial */
         l->live_bytes = old_live;
         l->failed = 1;
@@ -4008,10 +4659,12 @@ COCO__PRIVATE coco_result coco__log_commit(void* impl, const void* batch, size_t
         return coco__errf(err, cap, COCO_ERR_NOMEM, "state store: out of memory updating the "
                           "index; the commit is stored, reopen the store");
     }
-    l->end = old_end + COCO__GROUP_HDR + len;
+    l->end = rec_at + len;
+    l->last_group = old_end;
     l->seq++;
     l->commits++;
     coco__rw_unlock(&l->rw);
+    coco__log_refs_trim(l);
     if (coco__log_should_compact(l) && coco__log_compact(l, err, cap) != COCO_OK)
         coco__emit(&l->lg, COCO_LOG_WARN, COCO_ERR_IO, err, __FILE__, __LINE__);
     return COCO_OK;
@@ -4032,6 +4685,7 @@ typedef struct coco__compact_out {
     size_t     group_start;
     uint32_t   group_count;
     uint64_t   seq;
+    uint64_t   last_group; /* offset in the new log of the last group written */
 } coco__compact_out;
 
 COCO__PRIVATE int coco__compact_flush(coco__compact_out* o) {
@@ -4047,6 +4701,7 @@ COCO__PRIVATE int coco__compact_flush(coco__compact_out* o) {
     coco__put_u32le(g + 24, 0);
     coco__put_u32le(g + 28, coco__crc32c(0, g, 28));
     o->group_count = 0;
+    o->last_group = o->written + o->group_start;
 #if COCO__HAS_FS
     if (o->fd >= 0) {
         if (coco__pwrite_all(o->fd, o->buf.ptr, o->buf.len, o->written) != 0) return -1;
@@ -4065,6 +4720,7 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
     uint64_t* offs = NULL;
     size_t n = 0, i, nbytes = 0;
     coco_result rc = COCO_OK;
+    unsigned char nid[COCO__LOG_ID_LEN];
     char tmp[4096];
     int fd = -1;
     tmp[0] = 0;
@@ -4073,9 +4729,11 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
     if (l->read_only) return coco__errf(err, cap, COCO_ERR_READ_ONLY, "store opened read-only");
     if (l->failed) return coco__errf(err, cap, COCO_ERR_STATE, "store failed earlier; reopen it");
     memset(&o, 0, sizeof o);
+    memset(nid, 0, sizeof nid);
     o.l = l; o.fd = -1; o.seq = l->seq;
     coco__buf_init(&o.buf, &l->a);
-    if (coco__map_init(&nidx, &l->a, l->index.count)) return coco__errf(err, cap, COCO_ERR_NOMEM, "out of memory");
+    if (coco__log_table(l, &nidx, l->index.count, 0))
+        return coco__errf(err, cap, COCO_ERR_NOMEM, "out of memory");
     /* live records in log order keep the compacted file in commit order */
     nbytes = (l->index.count ? l->index.count : 1) * sizeof *offs * 2;
     offs = (uint64_t*)coco__alloc(&l->a, nbytes);
@@ -4085,7 +4743,10 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
     coco__msort(offs, offs + n, n, coco__u64_cmp, NULL);
 #if COCO__HAS_FS
     if (l->path) {
-        if (coco__path_with(tmp, sizeof tmp, l->path, ".compact")) { rc = COCO_ERR_INVALID_ARG; goto done; }
+        if (coco__path_with(tmp, sizeof tmp, l->path, ".compact")) {
+            rc = COCO_ERR_INVALID_ARG;
+            goto done;
+        }
         fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             rc = coco__errf(err, cap, COCO_ERR_IO, "compaction of '%s': cannot create '%s': %s",
@@ -4093,18 +4754,23 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
             goto done;
         }
         o.fd = fd;
+        /* a new identity: any snapshot of the old log can never be taken for this one */
+        coco__log_new_id(nid);
     }
 #endif
     {
         unsigned char h[COCO__FILE_HDR];
-        coco__file_header(h);
+        coco__file_header(h, l->path ? nid : NULL);
         if (coco__buf_put(&o.buf, h, sizeof h)) { rc = COCO_ERR_NOMEM; goto done; }
     }
     for (i = 0; i < n; i++) {
         coco__rec r;
         coco__map_slot* s;
         uint64_t at;
-        if (coco__rec_parse(base + offs[i], base + l->end, &r)) { rc = COCO_ERR_CORRUPT; goto done; }
+        if (coco__rec_parse(base + offs[i], base + l->end, &r)) {
+            rc = COCO_ERR_CORRUPT;
+            goto done;
+        }
         if (!o.group_count) {
             o.group_start = o.buf.len;
             if (coco__buf_reserve(&o.buf, COCO__GROUP_HDR)) { rc = COCO_ERR_NOMEM; goto done; }
@@ -4116,7 +4782,7 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
         /* the new index points into the new log; key equality is not needed (keys unique) */
         if (coco__map_reserve1(&nidx)) { rc = COCO_ERR_NOMEM; goto done; }
         {
-            uint64_t h = coco__hash64(r.key, r.klen);
+            uint64_t h = coco__log_hash(r.key, r.klen);
             size_t j = (size_t)h & nidx.mask;
             while (nidx.slots[j].val) j = (j + 1) & nidx.mask;
             s = &nidx.slots[j];
@@ -4158,6 +4824,8 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
         fd = -1;
         if (coco__log_remap(l, o.written) != 0) l->failed = 1;
         l->end = o.written;
+        memcpy(l->id, nid, sizeof nid);
+        l->has_id = 1;
     }
 #endif
     {
@@ -4166,8 +4834,15 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
         nidx = t;
     }
     l->seq = o.seq;
+    l->last_group = o.last_group;
+    l->idx_current = l->idx_mark = 0;
     l->compactions++;
     coco__rw_unlock(&l->rw);
+#if COCO__HAS_FS
+    /* the old snapshot names the old log; a fresh one keeps the next open short even if this
+       process dies before its close */
+    if (l->path && !l->failed) coco__idx_write(l);
+#endif
 done:
     if (offs) coco__free(&l->a, offs, nbytes);
     coco__map_free(&nidx);

@@ -1,5 +1,6 @@
 /* tests/test_store.c -- the embedded state store: commits, recovery, corruption, locking,
-   compaction, faults.  Scenario ids: STORE-01..STORE-06.  Crash tests kill real processes. */
+   compaction, faults, and the index snapshot ("<path>.idx"), which must never be trusted when
+   stale.  Scenario ids: STORE-01..STORE-06.  Crash tests kill real processes. */
 #define COCOINDEX_IMPLEMENTATION
 #include "../cocoindex.h"
 #include "coco_test.h"
@@ -847,6 +848,779 @@ static void store_map_survives_many_inserts_and_deletes(void) {
     coco_store_close(st);
 }
 
+/* ---- the index snapshot "<path>.idx": an optimisation that must never be trusted when stale - */
+static uint64_t replay_from(coco_store* st) { return ((coco__log*)st->impl)->replay_from; }
+static void idx_of(char* out, size_t cap, const char* p) { snprintf(out, cap, "%s.idx", p); }
+
+/* What the store should hold: keys "m<i>" (i < MODEL_N) -> value ("" = absent).  Commits are
+   a deterministic function of (seed, round), so a parent can recompute what a killed child
+   committed. */
+#define MODEL_N 600
+typedef struct model { char v[MODEL_N][24]; unsigned seed; int rounds; } model;
+
+/* One commit of `n` operations (new keys, overwrites, deletes) applied to the model and, when
+   `st` is not NULL, to the store.  The model advances only when the commit succeeds. */
+static coco_result model_commit(coco_store* st, model* m, int n) {
+    model next = *m;
+    coco_txn* t = NULL;
+    int i;
+    coco_result rc;
+    if (st && (rc = coco_store_txn_begin(st, &t)) != COCO_OK) return rc;
+    next.rounds++;
+    for (i = 0; i < n; i++) {
+        char k[16];
+        int key;
+        next.seed = next.seed * 1103515245u + 12345u;
+        key = (int)((next.seed >> 8) % MODEL_N);
+        snprintf(k, sizeof k, "m%d", key);
+        if ((next.seed >> 4) % 5 == 0) {
+            next.v[key][0] = 0;
+            if (t) coco_txn_del(t, k, strlen(k));
+        } else {
+            snprintf(next.v[key], sizeof next.v[key], "r%d.%d", next.rounds, i);
+            if (t) coco_txn_put(t, k, strlen(k), next.v[key], strlen(next.v[key]));
+        }
+    }
+    if (t && (rc = coco_txn_commit(t)) != COCO_OK) return rc;
+    *m = next;
+    return COCO_OK;
+}
+static void model_init(model* m, unsigned seed) {
+    memset(m, 0, sizeof *m);
+    m->seed = seed;
+}
+/* number of keys whose value in the store differs from the model, plus 1 if the key count
+   differs */
+static int model_diff(coco_store* st, const model* m) {
+    int i, bad = 0, live = 0;
+    char k[16];
+    coco_store_stats s;
+    for (i = 0; i < MODEL_N; i++) {
+        snprintf(k, sizeof k, "m%d", i);
+        if (!has(st, k, m->v[i][0] ? m->v[i] : NULL)) bad++;
+        live += m->v[i][0] != 0;
+    }
+    coco_store_stats_get(st, &s);
+    return bad + (s.keys != (uint64_t)live);
+}
+
+typedef struct dump { char* s; size_t n, cap; } dump;
+static int dump_kv(void* u, coco_bytes k, coco_bytes v) {
+    dump* d = (dump*)u;
+    if (d->n + k.len + v.len + 2 > d->cap) {
+        d->cap = (d->n + k.len + v.len + 2) * 2;
+        d->s = (char*)realloc(d->s, d->cap);
+    }
+    memcpy(d->s + d->n, k.ptr, k.len);
+    d->n += k.len;
+    d->s[d->n++] = '=';
+    memcpy(d->s + d->n, v.ptr, v.len);
+    d->n += v.len;
+    d->s[d->n++] = ';';
+    return 0;
+}
+
+/* 1 if a read-only open of `p` (with whatever snapshot is there) holds the same keys, values,
+   key count and live bytes as a full replay of the log (the snapshot moved aside) */
+static int same_as_full_replay(const char* p) {
+    char ip[320], aside[340];
+    coco_store *a, *b;
+    dump da, db;
+    coco_store_stats sa, sb;
+    int same, moved;
+    idx_of(ip, sizeof ip, p);
+    snprintf(aside, sizeof aside, "%s.aside", ip);
+    memset(&da, 0, sizeof da);
+    memset(&db, 0, sizeof db);
+    if (!(a = open_at(p, 1))) return 0;
+    coco_store_scan(a, NULL, dump_kv, &da);
+    coco_store_stats_get(a, &sa);
+    coco_store_close(a);
+    moved = rename(ip, aside) == 0;
+    b = open_at(p, 1);
+    if (b) {
+        coco_store_scan(b, NULL, dump_kv, &db);
+        coco_store_stats_get(b, &sb);
+    }
+    same = b && replay_from(b) == COCO__FILE_HDR && da.n == db.n &&
+           (da.n == 0 || memcmp(da.s, db.s, da.n) == 0) && sa.keys == sb.keys &&
+           sa.live_bytes == sb.live_bytes && sa.file_bytes == sb.file_bytes;
+    if (b) coco_store_close(b);
+    if (moved && rename(aside, ip) != 0) same = 0;
+    free(da.s);
+    free(db.s);
+    return same;
+}
+
+static void fresh_path(char* p, size_t cap, const char* name) {
+    char ip[340];
+    path_in(p, cap, name);
+    idx_of(ip, sizeof ip, p);
+    unlink(p);
+    unlink(ip);
+}
+
+/* A clean close leaves a snapshot; an open loads it instead of replaying the log; a read-only
+   open uses it too; opens and closes without commits leave it exactly as it was. */
+static void store_snapshot_written_at_close_and_used_at_open(void) {
+    char p[300], ip[340];
+    coco_store* st;
+    model m;
+    unsigned char *i1, *i2;
+    size_t n1, n2;
+    int r;
+    fresh_path(p, sizeof p, "snap.db");
+    idx_of(ip, sizeof ip, p);
+    model_init(&m, 1);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 5; r++) REQUIRE(model_commit(st, &m, 200) == COCO_OK);
+    CHECK_INT_EQ(file_size(ip), -1);                  /* written at close, not before */
+    coco_store_close(st);
+    CHECK(file_size(ip) > 128);
+    i1 = slurp(ip, &n1);
+    REQUIRE(i1 != NULL);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));      /* nothing replayed */
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    i2 = slurp(ip, &n2);
+    REQUIRE(i2 != NULL);
+    CHECK(n1 == n2 && memcmp(i1, i2, n1) == 0);
+    CHECK(same_as_full_replay(p));
+    free(i1);
+    free(i2);
+    /* an empty store's snapshot (no entries, no group) loads too */
+    fresh_path(p, sizeof p, "snapempty.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    coco_store_close(st);
+    idx_of(ip, sizeof ip, p);
+    CHECK_INT_EQ(file_size(ip), 128);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK(((coco__log*)st->impl)->idx_current);       /* loaded: the log is as recorded */
+    CHECK(has(st, "m1", NULL));
+    coco_store_close(st);
+}
+
+/* (a) snapshot at a clean close, reopen, more commits, kill -9 (no clean close): the next
+   open loads the snapshot, replays only the later commits, and every acknowledged commit is
+   there; then kills at random instants, each reopen checked against a full replay. */
+static void store_snapshot_then_kill9_keeps_every_acked_commit(void) {
+    char p[300];
+    coco_store* st;
+    model m;
+    long covered;
+    pid_t pid;
+    int status, r, k, kills = getenv("COCO_SLOW") ? 100 : 12, bad = 0;
+    unsigned seed = 777;
+    fresh_path(p, sizeof p, "snapkill.db");
+    model_init(&m, 2);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 5; r++) REQUIRE(model_commit(st, &m, 300) == COCO_OK);
+    coco_store_close(st);
+    covered = file_size(p);
+    pid = fork();
+    if (pid == 0) {
+        model cm = m;
+        coco_store* w = open_at(p, 0);
+        if (!w || replay_from(w) != (uint64_t)covered) _exit(2);
+        for (r = 0; r < 20; r++)
+            if (model_commit(w, &cm, 100) != COCO_OK) _exit(3);
+        raise(SIGKILL);
+        _exit(4);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    for (r = 0; r < 20; r++) model_commit(NULL, &m, 100);
+    CHECK(same_as_full_replay(p));
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), covered);           /* the snapshot, then only the tail */
+    CHECK(file_size(p) > covered);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);                             /* a fresh snapshot covers it all */
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+
+    /* kills at random instants: each child opens (snapshot or not), commits and acks until
+       killed; the parent reopens (a writer: its close writes the next snapshot) */
+    for (k = 0; k < kills; k++) {
+        int fds[2];
+        char buf[4096];
+        ssize_t got;
+        long acked = m.rounds;
+        model later;
+        REQUIRE(pipe(fds) == 0);
+        pid = fork();
+        if (pid == 0) {
+            model cm = m;
+            coco_store* w;
+            coco_store_desc wd;
+            close(fds[0]);
+            memset(&wd, 0, sizeof wd);
+            wd.path = p;
+            wd.compact_min = 32 * 1024;               /* some kills land in a compaction */
+            if (coco_store_open(&wd, &w) != COCO_OK) _exit(2);
+            for (;;) {
+                char line[32];
+                if (model_commit(w, &cm, 60) != COCO_OK) _exit(3);
+                snprintf(line, sizeof line, "%d\n", cm.rounds);
+                if (write(fds[1], line, strlen(line)) < 0) _exit(5);
+            }
+        }
+        close(fds[1]);
+        seed = seed * 1103515245u + 12345u;
+        usleep(2000 + (seed >> 8) % 15000);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        while ((got = read(fds[0], buf, sizeof buf - 1)) > 0) {
+            char* q;
+            buf[got] = 0;
+            for (q = buf; *q; ) {
+                long x = strtol(q, &q, 10);
+                if (x > acked) acked = x;
+                while (*q == '\n') q++;
+            }
+        }
+        close(fds[0]);
+        while (m.rounds < acked) model_commit(NULL, &m, 60);
+        later = m;
+        model_commit(NULL, &later, 60);               /* durable but not yet acknowledged */
+        if (!same_as_full_replay(p)) { bad++; printf("# kill %d: snapshot != full replay\n", k); }
+        st = open_at(p, 0);
+        if (!st) { bad++; printf("# kill %d: %s\n", k, coco_store_open_errmsg()); break; }
+        if (model_diff(st, &m) != 0) {
+            if (model_diff(st, &later) == 0) m = later;
+            else { bad++; printf("# kill %d: store differs from commit %d and %d\n", k,
+                                 m.rounds, later.rounds); }
+        }
+        coco_store_close(st);
+    }
+    CHECK_INT_EQ(bad, 0);
+}
+
+/* (b) a snapshot from an older state copied over the current one: the strict one is refused
+   (the log grew without its APPENDED mark), a marked one is a valid prefix; one from another
+   store with the very same commits is refused (another log id); a log rewritten in place,
+   same size, refuses the snapshot too.  The data is right every time. */
+static void store_older_snapshot_is_never_trusted(void) {
+    char p[300], q[300], ip[340], iq[340];
+    coco_store* st;
+    model m, mo;
+    unsigned char *s1, *s1m, *other, *log;
+    size_t n1, n1m, no, nl;
+    long e3;
+    int r;
+    fresh_path(p, sizeof p, "older.db");
+    idx_of(ip, sizeof ip, p);
+    model_init(&m, 3);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 3; r++) REQUIRE(model_commit(st, &m, 200) == COCO_OK);
+    coco_store_close(st);
+    e3 = file_size(p);
+    REQUIRE((s1 = slurp(ip, &n1)) != NULL);           /* strict: the log exactly as it is */
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(model_commit(st, &m, 200) == COCO_OK);
+    REQUIRE((s1m = slurp(ip, &n1m)) != NULL);         /* marked APPENDED by that commit */
+    CHECK(n1m == n1 && memcmp(s1, s1m, n1) != 0);
+    for (r = 0; r < 3; r++) REQUIRE(model_commit(st, &m, 200) == COCO_OK);
+    coco_store_close(st);
+
+    spit(ip, s1, n1);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);   /* refused: full replay */
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+
+    spit(ip, s1m, n1m);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), e3);                /* a prefix: replay the rest */
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    CHECK(same_as_full_replay(p));
+
+    /* another store, byte for byte the same commits: only the log id differs */
+    fresh_path(q, sizeof q, "older_twin.db");
+    idx_of(iq, sizeof iq, q);
+    model_init(&mo, 3);
+    REQUIRE((st = open_at(q, 0)) != NULL);
+    for (r = 0; r < 7; r++) REQUIRE(model_commit(st, &mo, 200) == COCO_OK);
+    coco_store_close(st);
+    CHECK_INT_EQ(file_size(q), file_size(p));
+    REQUIRE((other = slurp(iq, &no)) != NULL);
+    spit(ip, other, no);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+
+    /* a writer refuses it too, and leaves a good one at close */
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    coco_store_close(st);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+
+    /* the log rewritten in place, same bytes and size (as a restore or an editor would):
+       the strict snapshot records the log's mtime and ctime, and refuses */
+    usleep(20000);                                    /* past a coarse timestamp tick */
+    REQUIRE((log = slurp(p, &nl)) != NULL);
+    spit(p, log, nl);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    free(s1);
+    free(s1m);
+    free(other);
+    free(log);
+}
+
+/* rewrites the snapshot's two checksums after a deliberate edit */
+static void idx_fix_crcs(unsigned char* b, size_t n) {
+    coco__put_u32le(b + 84, coco__crc32c(0, b + 128, n - 128));
+    coco__put_u32le(b + 124, coco__crc32c(0, b, 124));
+}
+
+/* (c) any damage to the snapshot (each bit position, truncation, extension), and edits with
+   the checksums made to match: refused, or (a reordering) rebuilt into a sound table; the
+   data is right every time. */
+static void store_corrupt_snapshot_is_ignored(void) {
+    char p[300], ip[340];
+    coco_store* st;
+    model m;
+    unsigned char *orig, *b;
+    size_t n, pos, len;
+    int r, bit, bad = 0, used = 0;
+    unsigned w;
+    fresh_path(p, sizeof p, "badidx.db");
+    idx_of(ip, sizeof ip, p);
+    model_init(&m, 4);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 3; r++) REQUIRE(model_commit(st, &m, 25) == COCO_OK);
+    coco_store_close(st);
+    REQUIRE((orig = slurp(ip, &n)) != NULL);
+    REQUIRE(n > 128);
+    b = (unsigned char*)malloc(n + 1);
+    REQUIRE(b != NULL);
+    for (pos = 0; pos < n; pos++) {
+        for (bit = 0; bit < 8; bit += 5) {
+            memcpy(b, orig, n);
+            b[pos] ^= (unsigned char)(1u << bit);
+            spit(ip, b, n);
+            st = open_at(p, 1);
+            if (!st) { bad++; continue; }
+            if (replay_from(st) != COCO__FILE_HDR) {
+                bad++;
+                printf("# flip at %zu bit %d: snapshot used\n", pos, bit);
+            }
+            if (model_diff(st, &m)) bad++;
+            coco_store_close(st);
+        }
+    }
+    for (len = 0; len <= n + 1; len += (len < 130 || len + 2 >= n) ? 1 : 7) {
+        if (len == n) continue;
+        memcpy(b, orig, n);
+        b[n] = 0;
+        spit(ip, b, len);
+        st = open_at(p, 1);
+        if (!st) { bad++; continue; }
+        if (replay_from(st) != COCO__FILE_HDR) { bad++; printf("# length %zu: used\n", len); }
+        if (model_diff(st, &m)) bad++;
+        coco_store_close(st);
+    }
+    CHECK_INT_EQ(bad, 0);
+    w = orig[21];
+    /* edits with matching checksums */
+    for (r = 0; r < 5; r++) {
+        uint64_t keys = coco__get_u64le(orig + 96), covered = coco__get_u64le(orig + 64);
+        memcpy(b, orig, n);
+        if (r == 0) {                                 /* an offset past the covered log */
+            coco__put_uNle(b + 128 + 6, covered, w);
+        } else if (r == 1) {                          /* an offset inside the file header */
+            coco__put_uNle(b + 128 + (6 + w) * 2 + 6, 8, w);
+        } else if (r == 2) {                          /* one key fewer than entries */
+            coco__put_u64le(b + 96, keys - 1);
+        } else if (r == 3) {                          /* another log's id */
+            b[30] ^= 1;
+        } else {                                      /* a slot table too small */
+            b[20] = 4;
+        }
+        idx_fix_crcs(b, n);
+        spit(ip, b, n);
+        REQUIRE((st = open_at(p, 1)) != NULL);
+        if (replay_from(st) != COCO__FILE_HDR) { bad++; printf("# edit %d: used\n", r); }
+        CHECK_INT_EQ(model_diff(st, &m), 0);
+        coco_store_close(st);
+    }
+    /* entries reordered (checksums matching): positions come from the hashes, so the table
+       is either refused or rebuilt sound */
+    for (pos = 0; pos + 1 < (n - 128) / (6 + w); pos += 3) {
+        unsigned char tmp[16];
+        unsigned char* e1 = b + 128 + pos * (6 + w);
+        memcpy(b, orig, n);
+        memcpy(tmp, e1, 6 + w);
+        memcpy(e1, e1 + 6 + w, 6 + w);
+        memcpy(e1 + 6 + w, tmp, 6 + w);
+        idx_fix_crcs(b, n);
+        spit(ip, b, n);
+        REQUIRE((st = open_at(p, 1)) != NULL);
+        used += replay_from(st) != COCO__FILE_HDR;
+        if (model_diff(st, &m)) { bad++; printf("# swap at %zu: wrong data\n", pos); }
+        coco_store_close(st);
+    }
+    CHECK_INT_EQ(bad, 0);
+    printf("# %d of the reordered snapshots were sound\n", used);
+    /* a writer replaces a bad snapshot at its close */
+    memcpy(b, orig, n);
+    b[n / 2] ^= 0x10;
+    spit(ip, b, n);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    coco_store_close(st);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    free(orig);
+    free(b);
+}
+
+/* (d) a compaction gives the log a new id and writes a fresh snapshot: the next open uses it,
+   the snapshot from before the compaction is refused, and a kill -9 after more commits
+   reopens from the compaction's snapshot plus the tail. */
+static void store_compaction_writes_a_fresh_snapshot(void) {
+    char p[300], ip[340];
+    coco_store* st;
+    model m;
+    unsigned char *before, *after, *old_idx, *cur;
+    size_t nb, na, ni, nc;
+    unsigned char zero[16];
+    pid_t pid;
+    int status, r;
+    fresh_path(p, sizeof p, "compsnap.db");
+    idx_of(ip, sizeof ip, p);
+    memset(zero, 0, sizeof zero);
+    model_init(&m, 5);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 8; r++) REQUIRE(model_commit(st, &m, 300) == COCO_OK);
+    coco_store_close(st);
+    REQUIRE((before = slurp(p, &nb)) != NULL);
+    REQUIRE((old_idx = slurp(ip, &ni)) != NULL);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(coco_store_compact(st) == COCO_OK);
+    REQUIRE((after = slurp(p, &na)) != NULL);
+    REQUIRE((cur = slurp(ip, &nc)) != NULL);
+    CHECK(na < nb);
+    CHECK(memcmp(before + 20, after + 20, 16) != 0);  /* a new log id ... */
+    CHECK(memcmp(after + 20, zero, 16) != 0);
+    CHECK(memcmp(cur + 24, after + 20, 16) == 0);     /* ... and a snapshot naming it */
+    CHECK_INT_EQ(coco__get_u64le(cur + 64), (long)na);
+    coco_store_close(st);
+    free(cur);
+    REQUIRE((cur = slurp(ip, &nc)) != NULL);          /* nothing changed: not rewritten */
+    CHECK(nc > 0 && coco__get_u64le(cur + 64) == na);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), (long)na);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    CHECK(same_as_full_replay(p));
+
+    spit(ip, old_idx, ni);                            /* the pre-compaction snapshot */
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+
+    pid = fork();
+    if (pid == 0) {
+        model cm = m;
+        coco_store* w = open_at(p, 0);               /* stale snapshot: full replay */
+        if (!w || replay_from(w) != COCO__FILE_HDR) _exit(2);
+        if (coco_store_compact(w) != COCO_OK) _exit(3);
+        for (r = 0; r < 4; r++)
+            if (model_commit(w, &cm, 100) != COCO_OK) _exit(4);
+        raise(SIGKILL);
+        _exit(5);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    for (r = 0; r < 4; r++) model_commit(NULL, &m, 100);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK(replay_from(st) > COCO__FILE_HDR);          /* the child's compaction snapshot ... */
+    CHECK(replay_from(st) < (uint64_t)file_size(p));  /* ... then its later commits */
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    CHECK(same_as_full_replay(p));
+    free(before);
+    free(after);
+    free(old_idx);
+    free(cur);
+}
+
+/* (e) a snapshot and a log cut short or torn: a log shorter than the snapshot covers refuses
+   it (the store reopens at the last whole commit, as without one); a torn commit after a
+   snapshot marked APPENDED is cut as usual; damage inside the covered part of a log
+   rewritten in place is still refused at open. */
+static void store_snapshot_with_torn_or_cut_log(void) {
+    char p[300], ip[340];
+    long ends[7];
+    unsigned char *orig, *idx, *b;
+    size_t n, ni, cut, step = getenv("COCO_SLOW") ? 1 : 7;
+    coco_store* st;
+    pid_t pid;
+    int status, bad = 0;
+    fresh_path(p, sizeof p, "snaptorn.db");
+    idx_of(ip, sizeof ip, p);
+    build_commits(p, 5, ends);
+    REQUIRE((orig = slurp(p, &n)) != NULL);
+    REQUIRE((idx = slurp(ip, &ni)) != NULL);
+    CHECK_INT_EQ(coco__get_u64le(idx + 64), ends[5]);
+    for (cut = (size_t)ends[0]; cut < n; cut += step) {
+        int want = 0, i, got;
+        spit(p, orig, cut);
+        spit(ip, idx, ni);
+        for (i = 1; i <= 5; i++) if ((long)cut >= ends[i]) want = i;
+        st = open_at(p, 0);
+        if (!st) { bad++; printf("# cut %zu: %s\n", cut, coco_store_open_errmsg()); continue; }
+        if (replay_from(st) != COCO__FILE_HDR) { bad++; printf("# cut %zu: used\n", cut); }
+        got = visible_commits(st, 5);
+        if (got != want) { bad++; printf("# cut %zu: %d commits, want %d\n", cut, got, want); }
+        coco_store_close(st);
+        if (file_size(p) != ends[want]) bad++;
+    }
+    CHECK_INT_EQ(bad, 0);
+
+    /* a writer commits after the snapshot (marking it) and dies mid-commit: a torn group */
+    build_commits(p, 5, ends);
+    pid = fork();
+    if (pid == 0) {
+        coco_store* w = open_at(p, 0);
+        coco_txn* t;
+        if (!w || replay_from(w) != (uint64_t)ends[5]) _exit(2);
+        if (coco_store_txn_begin(w, &t) != COCO_OK) _exit(3);
+        coco_txn_put(t, "c6k0", 4, "6", 1);
+        if (coco_txn_commit(t) != COCO_OK) _exit(4);
+        raise(SIGKILL);
+        _exit(5);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ends[6] = file_size(p);
+    REQUIRE((b = slurp(p, &n)) != NULL);
+    {
+        FILE* f = fopen(p, "ab");                    /* half of a copy of the last group */
+        REQUIRE(f != NULL);
+        fwrite(b + ends[5], 1, (size_t)(ends[6] - ends[5]) / 2, f);
+        fclose(f);
+    }
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), ends[5]);
+    CHECK_INT_EQ(visible_commits(st, 5), 5);
+    CHECK(has(st, "c6k0", "6"));
+    {
+        coco_store_stats s;
+        coco_store_stats_get(st, &s);
+        CHECK_INT_EQ(s.truncated_bytes, (ends[6] - ends[5]) / 2);
+        CHECK_INT_EQ(s.keys, 16);
+    }
+    coco_store_close(st);
+    CHECK_INT_EQ(file_size(p), ends[6]);
+    free(b);
+
+    /* that marked snapshot again, with the log cut below what it covers: the next writer
+       refuses it, cuts the log back to the last whole commit, commits groups of the very
+       same shapes (offsets, seqs, sizes) where the cut ones were, and dies.  The snapshot
+       was removed when it was refused, so those commits are not hidden behind an index of
+       the old ones (which its last-group check alone would not see: same header) */
+    build_commits(p, 5, ends);
+    pid = fork();
+    if (pid == 0) {
+        coco_store* w = open_at(p, 0);
+        if (!w || put1(w, "c6k0", "6") != COCO_OK) _exit(2);
+        raise(SIGKILL);
+        _exit(3);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(truncate(p, ends[3] + 10) == 0);
+    pid = fork();
+    if (pid == 0) {
+        coco_store* w = open_at(p, 0);
+        int c, j;
+        if (!w || replay_from(w) != COCO__FILE_HDR || visible_commits(w, 5) != 3) _exit(2);
+        for (c = 4; c <= 5; c++) {
+            coco_txn* t;
+            if (coco_store_txn_begin(w, &t) != COCO_OK) _exit(3);
+            for (j = 0; j < 3; j++) {
+                char k[16];
+                snprintf(k, sizeof k, "d%dk%d", c, j);
+                coco_txn_put(t, k, strlen(k), c == 4 ? "4" : "5", 1);
+            }
+            if (coco_txn_commit(t) != COCO_OK) _exit(4);
+        }
+        raise(SIGKILL);
+        _exit(5);
+    }
+    REQUIRE(pid > 0);
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK_INT_EQ(file_size(p), ends[5]);             /* the same shapes, the same end */
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(replay_from(st), COCO__FILE_HDR);
+    CHECK_INT_EQ(visible_commits(st, 5), 3);
+    CHECK(has(st, "d4k1", "4"));
+    CHECK(has(st, "d5k2", "5"));
+    CHECK(has(st, "c6k0", NULL));
+    {
+        coco_store_stats s;
+        coco_store_stats_get(st, &s);
+        CHECK_INT_EQ(s.keys, 15);
+    }
+    coco_store_close(st);
+
+    /* a record damaged inside the covered part, the file rewritten in place: refused at open
+       as without a snapshot (the rewrite changed the log's mtime and ctime) */
+    build_commits(p, 5, ends);
+    free(orig);
+    REQUIRE((orig = slurp(p, &n)) != NULL);
+    usleep(20000);                                    /* past a coarse timestamp tick */
+    orig[ends[1] + 40] ^= 0x04;
+    spit(p, orig, n);
+    {
+        coco_store_desc d;
+        memset(&d, 0, sizeof d);
+        d.path = p;
+        st = NULL;
+        CHECK_INT_EQ(coco_store_open(&d, &st), COCO_ERR_CORRUPT);
+        CHECK_STR_CONTAINS(coco_store_open_errmsg(), "offset");
+        CHECK(st == NULL);
+        CHECK_INT_EQ(file_size(p), (long)n);
+    }
+    free(orig);
+    free(idx);
+}
+
+/* A log from before the log id (header bytes 20..35 zero) opens as always and gets no
+   snapshot (nothing could tie one to it) until a compaction gives it an id. */
+static void store_log_without_id_gets_snapshot_after_compaction(void) {
+    char p[300], ip[340];
+    coco_store* st;
+    model m;
+    unsigned char* b;
+    size_t n;
+    int r;
+    fresh_path(p, sizeof p, "noid.db");
+    idx_of(ip, sizeof ip, p);
+    model_init(&m, 6);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    for (r = 0; r < 3; r++) REQUIRE(model_commit(st, &m, 100) == COCO_OK);
+    coco_store_close(st);
+    unlink(ip);
+    REQUIRE((b = slurp(p, &n)) != NULL);
+    memset(b + 20, 0, 16);
+    coco__put_u32le(b + 60, coco__crc32c(0, b, 60));
+    spit(p, b, n);
+    free(b);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(model_commit(st, &m, 100) == COCO_OK);
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+    CHECK_INT_EQ(file_size(ip), -1);
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    CHECK_INT_EQ(coco_store_compact(st), COCO_OK);
+    coco_store_close(st);
+    CHECK(file_size(ip) > 0);
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    CHECK_INT_EQ(replay_from(st), file_size(p));
+    CHECK_INT_EQ(model_diff(st, &m), 0);
+    coco_store_close(st);
+}
+
+/* A bulk group bigger than the index, overwrites and deletes of keys across groups, and
+   the same key several times in one group: the index after each commit, after a reopen
+   from the snapshot and after a full replay agree. */
+static void store_index_updates_match_full_replay(void) {
+    char p[300];
+    coco_store* st;
+    coco_txn* t;
+    char k[32], v[32];
+    int i, missing = 0;
+    coco_store_stats s1, s2;
+    fresh_path(p, sizeof p, "bulkidx.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < 30000; i++) {
+        snprintf(k, sizeof k, "key%d", i);
+        coco_txn_put(t, k, strlen(k), "first", 5);
+    }
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+    for (i = 0; i < 30000; i += 3) {
+        snprintf(k, sizeof k, "key%d", i);
+        coco_txn_del(t, k, strlen(k));
+        if (i % 2) coco_txn_put(t, k, strlen(k), "again", 5);   /* del then put */
+        snprintf(k, sizeof k, "key%d", i + 1);
+        coco_txn_put(t, k, strlen(k), "x", 1);
+        coco_txn_put(t, k, strlen(k), "second", 6);            /* the last one wins */
+    }
+    REQUIRE(coco_txn_commit(t) == COCO_OK);
+    for (i = 0; i < 30000; i++) {
+        const char* want = i % 3 == 0 ? (i % 2 ? "again" : NULL) : i % 3 == 1 ? "second" : "first";
+        snprintf(k, sizeof k, "key%d", i);
+        if (!has(st, k, want)) missing++;
+    }
+    CHECK_INT_EQ(missing, 0);
+    coco_store_stats_get(st, &s1);
+    coco_store_close(st);
+    CHECK(same_as_full_replay(p));
+    REQUIRE((st = open_at(p, 1)) != NULL);
+    coco_store_stats_get(st, &s2);
+    CHECK_INT_EQ(s1.keys, s2.keys);
+    CHECK_INT_EQ(s1.live_bytes, s2.live_bytes);
+    snprintf(v, sizeof v, "%s", "second");
+    CHECK(has(st, "key1", v));
+    coco_store_close(st);
+
+    /* groups of new keys a little smaller than the index already is: the table grows in the
+       middle of applying them */
+    fresh_path(p, sizeof p, "growidx.db");
+    REQUIRE((st = open_at(p, 0)) != NULL);
+    {
+        int have = 0, round;
+        for (round = 0; round < 8; round++) {
+            int add = have ? have * 8 / 10 : 1000;
+            REQUIRE(coco_store_txn_begin(st, &t) == COCO_OK);
+            for (i = have; i < have + add; i++) {
+                snprintf(k, sizeof k, "g%d", i);
+                coco_txn_put(t, k, strlen(k), k, strlen(k));
+                if (i % 7 == 0) coco_txn_del(t, k, strlen(k));
+            }
+            REQUIRE(coco_txn_commit(t) == COCO_OK);
+            have += add;
+        }
+        missing = 0;
+        for (i = 0; i < have; i++) {
+            snprintf(k, sizeof k, "g%d", i);
+            if (!has(st, k, i % 7 ? k : NULL)) missing++;
+        }
+        CHECK_INT_EQ(missing, 0);
+        coco_store_stats_get(st, &s1);
+        CHECK_INT_EQ(s1.keys, have - (have + 6) / 7);
+    }
+    coco_store_close(st);
+    CHECK(same_as_full_replay(p));
+}
+
 int main(int argc, char** argv) {
     snprintf(g_dir, sizeof g_dir, "/tmp/coco_test_store.%ld", (long)getpid());
     mkdir(g_dir, 0755);
@@ -872,6 +1646,14 @@ int main(int argc, char** argv) {
     RUN(store_logger_hears_recovery_and_errors);
     RUN(store_limits_are_enforced);
     RUN(store_map_survives_many_inserts_and_deletes);
+    RUN(store_snapshot_written_at_close_and_used_at_open);
+    RUN(store_snapshot_then_kill9_keeps_every_acked_commit);
+    RUN(store_older_snapshot_is_never_trusted);
+    RUN(store_corrupt_snapshot_is_ignored);
+    RUN(store_compaction_writes_a_fresh_snapshot);
+    RUN(store_snapshot_with_torn_or_cut_log);
+    RUN(store_log_without_id_gets_snapshot_after_compaction);
+    RUN(store_index_updates_match_full_replay);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
