@@ -24,9 +24,9 @@
        coco_store_close(st);
 
    CONTENTS (grep for the >>tag)
-       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_store  >>api_engine  >>api_cli
-       >>api_ops
-       >>impl_config >>impl_platform >>impl_util >>impl_log >>impl_fp >>impl_value
+       >>api_config  >>api_types  >>api_fp  >>api_value  >>api_json  >>api_store  >>api_engine
+       >>api_cli     >>api_ops
+       >>impl_config >>impl_platform >>impl_util >>impl_log >>impl_fp >>impl_value >>impl_json
        >>impl_store  >>impl_engine   >>impl_cli  >>impl_ops
 
    COMPILE-TIME OPTIONS (define before including the implementation)
@@ -368,6 +368,41 @@ COCO_API coco_result coco_value_fp(coco_arena* arena, const coco_value* v, coco_
 
 /* coco_value_eq: 1 if the canonical encodings are equal (objects by memo key). */
 COCO_API int coco_value_eq(coco_arena* arena, const coco_value* a, const coco_value* b);
+
+/* ==============================================================================================
+   >>api_json -- JSON text to and from values (Public)
+   For HTTP APIs and tools; the state store never uses JSON.  Depends on: >>api_value.
+   ============================================================================================== */
+
+/* coco_json_parse
+   Parses `len` bytes holding one JSON text (RFC 8259; whitespace around it allowed) into
+   `out`: null, true/false, numbers (COCO_INT when written without fraction or exponent and
+   within int64, else COCO_FLOAT), strings (COCO_STR: escapes decoded, surrogate pairs joined),
+   arrays (COCO_LIST) and objects (COCO_MAP, members in text order).  Strict: invalid UTF-8,
+   lone surrogates, control characters in strings, leading zeros, trailing commas, comments,
+   NaN/Infinity, a number out of double range, a duplicate member name and nesting deeper
+   than 128 are refused.  Everything is copied into `arena`; scratch comes from the arena's
+   allocator and is freed before returning.  Never reads outside [text, text+len).
+   Thread-safety: any thread; the arena belongs to the calling thread.
+   Errors: COCO_ERR_DECODE, with "line L, column C (byte B): what was wrong" in
+   coco_arena_errmsg(arena); COCO_ERR_INVALID_ARG (NULL arena/out, NULL text with len > 0);
+   COCO_ERR_NOMEM.  `out` is untouched on failure. */
+COCO_API coco_result coco_json_parse(coco_arena* arena, const char* text, size_t len,
+                                     coco_value* out);
+
+/* coco_json_write
+   Compact JSON text for `v`, NUL-terminated, in `arena` (out->len excludes the NUL).
+   Integers as written; floats in the shortest form that reads back to the same double,
+   always with a "." or an exponent (so they parse back as floats); strings with '"', '\\'
+   and control characters escaped, other bytes as they are (invalid UTF-8 becomes U+FFFD);
+   bytes as a base64 string; symbols as strings; float32 vectors as arrays of numbers; uuids
+   as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; objects as their memo key; maps keep their
+   order.  So coco_json_parse(coco_json_write(v)) equals v for values made of null, bools,
+   ints, finite floats, valid UTF-8 strings, lists and maps.
+   Thread-safety: any thread; the arena belongs to the calling thread.
+   Errors: COCO_ERR_INVALID_ARG (NaN or infinity -- JSON has none --, nesting deeper than
+   128, unknown kind; the detail in coco_arena_errmsg(arena)), COCO_ERR_NOMEM. */
+COCO_API coco_result coco_json_write(coco_arena* arena, const coco_value* v, coco_bytes* out);
 
 /* ==============================================================================================
    >>api_store -- the embedded key-value state store (Public)
@@ -1107,7 +1142,9 @@ COCO_API float coco_l2(const float* a, const float* b, size_t dim);
    >>impl_config -- includes, knob normalisation, assertions (Private)
    ============================================================================================== */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3476,6 +3513,601 @@ COCO_API coco_result coco_value_copy(coco_arena* arena, const coco_value* v, coc
     if ((rc = coco__copy_value(arena, v, &tmp, 0)) != COCO_OK) return rc;
     *out = tmp;
     return COCO_OK;
+}
+
+/* ==============================================================================================
+   >>impl_json -- JSON parser and writer (Private, public wrappers last)
+   Depends on: >>impl_util (coco__buf), >>impl_value (coco_arena, coco__arena_fail).
+   ============================================================================================== */
+
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if none starts there: no overlong forms,
+   no surrogates, nothing above U+10FFFF. */
+COCO__PRIVATE size_t coco__u8_valid_at(const unsigned char* p, size_t avail) {
+    unsigned char b = p[0];
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {
+        unsigned char lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+        return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {
+        unsigned char lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+        return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+                       (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+COCO__PRIVATE void coco__u8_put(unsigned char* o, size_t* n, uint32_t cp) {
+    if (cp < 0x80) { o[(*n)++] = (unsigned char)cp; return; }
+    if (cp < 0x800) {
+        o[(*n)++] = (unsigned char)(0xC0 | (cp >> 6));
+    } else if (cp < 0x10000) {
+        o[(*n)++] = (unsigned char)(0xE0 | (cp >> 12));
+        o[(*n)++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    } else {
+        o[(*n)++] = (unsigned char)(0xF0 | (cp >> 18));
+        o[(*n)++] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        o[(*n)++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    }
+    o[(*n)++] = (unsigned char)(0x80 | (cp & 0x3F));
+}
+
+/* ---- parser --------------------------------------------------------------------------------- */
+typedef struct coco__jp {
+    const unsigned char *base, *p, *end;
+    coco_arena*          arena;
+    coco__buf            vals;   /* elements of the arrays being parsed, innermost last       */
+    coco__buf            ents;   /* members of the objects being parsed, innermost last       */
+    coco__buf            str;    /* a string with escapes, being decoded                      */
+} coco__jp;
+
+COCO__PRINTF(3, 4)
+COCO__PRIVATE coco_result coco__jp_fail(coco__jp* j, const unsigned char* at, const char* fmt,
+                                        ...) {
+    char what[160];
+    const unsigned char* q;
+    size_t line = 1, col = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    coco__vfmt(what, sizeof what, fmt, ap);
+    va_end(ap);
+    for (q = j->base; q < at; q++) {
+        if (*q == '\n') { line++; col = 1; }
+        else if ((*q & 0xC0) != 0x80) col++;
+    }
+    return coco__arena_fail(j->arena, COCO_ERR_DECODE, "JSON line %zu, column %zu (byte %zu): %s",
+                            line, col, (size_t)(at - j->base), what);
+}
+
+/* How a byte is named in messages. */
+COCO__PRIVATE const char* coco__jp_show(unsigned char c, char buf[8]) {
+    if (c >= 0x21 && c < 0x7F) coco__fmt(buf, 8, "'%c'", c);
+    else coco__fmt(buf, 8, "0x%02x", c);
+    return buf;
+}
+
+COCO__PRIVATE void coco__jp_ws(coco__jp* j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+COCO__PRIVATE int coco__jp_hex4(const unsigned char* p, uint32_t* out) {
+    uint32_t v = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* j->p at the opening quote; on success *s and *n are the decoded bytes in the arena. */
+COCO__PRIVATE coco_result coco__jp_string(coco__jp* j, const char** s, size_t* n) {
+    const unsigned char* open = j->p++;
+    const unsigned char* q = j->p;
+    char* copy;
+    j->str.len = 0;
+    for (;;) {
+        /* plain run: copied in one piece */
+        const unsigned char* run = q;
+        while (q < j->end && *q != '"' && *q != '\\' && *q >= 0x20) {
+            size_t k = coco__u8_valid_at(q, (size_t)(j->end - q));
+            if (!k) return coco__jp_fail(j, q, "invalid UTF-8 in a string");
+            q += k;
+        }
+        if (coco__buf_put(&j->str, run, (size_t)(q - run))) return COCO_ERR_NOMEM;
+        if (q >= j->end) return coco__jp_fail(j, open, "string not closed before the end");
+        if (*q == '"') break;
+        if (*q < 0x20) {
+            return coco__jp_fail(j, q, "control character 0x%02x in a string (must be escaped)",
+                                 *q);
+        }
+        /* an escape */
+        if (q + 1 >= j->end) return coco__jp_fail(j, q, "string not closed before the end");
+        {
+            unsigned char e = q[1], u8[4];
+            size_t un = 0;
+            uint32_t cp, lo;
+            switch (e) {
+            case '"': case '\\': case '/': u8[un++] = e; break;
+            case 'b': u8[un++] = '\b'; break;
+            case 'f': u8[un++] = '\f'; break;
+            case 'n': u8[un++] = '\n'; break;
+            case 'r': u8[un++] = '\r'; break;
+            case 't': u8[un++] = '\t'; break;
+            case 'u':
+                if (j->end - q < 6 || !coco__jp_hex4(q + 2, &cp))
+                    return coco__jp_fail(j, q, "\\u needs four hex digits");
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return coco__jp_fail(j, q, "lone low surrogate \\u%04X", (unsigned)cp);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (j->end - q < 12 || q[6] != '\\' || q[7] != 'u' ||
+                        !coco__jp_hex4(q + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return coco__jp_fail(j, q, "high surrogate \\u%04X without a low one",
+                                             (unsigned)cp);
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    q += 6;
+                }
+                coco__u8_put(u8, &un, cp);
+                q += 4;
+                break;
+            default: {
+                char b[8];
+                return coco__jp_fail(j, q, "unknown escape \\%s", coco__jp_show(e, b));
+            }
+            }
+            if (coco__buf_put(&j->str, u8, un)) return COCO_ERR_NOMEM;
+            q += 2;
+        }
+    }
+    j->p = q + 1;
+    copy = coco_arena_strndup(j->arena, j->str.len ? (const char*)j->str.ptr : "", j->str.len);
+    if (!copy) return COCO_ERR_NOMEM;
+    *s = copy;
+    *n = j->str.len;
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__jp_number(coco__jp* j, coco_value* out) {
+    const unsigned char* start = j->p;
+    const unsigned char* q = j->p;
+    int neg = 0, is_float = 0;
+    if (*q == '-') { neg = 1; q++; }
+    if (q >= j->end || *q < '0' || *q > '9') return coco__jp_fail(j, start, "a number needs digits");
+    if (*q == '0') {
+        q++;
+        if (q < j->end && *q >= '0' && *q <= '9')
+            return coco__jp_fail(j, start, "a number may not start with 0");
+    } else {
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && *q == '.') {
+        is_float = 1;
+        q++;
+        if (q >= j->end || *q < '0' || *q > '9')
+            return coco__jp_fail(j, q, "digits must follow the decimal point");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        is_float = 1;
+        q++;
+        if (q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || *q < '0' || *q > '9')
+            return coco__jp_fail(j, q, "digits must follow the exponent");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    j->p = q;
+    if (!is_float) {
+        /* exact int64 when it fits; a float otherwise */
+        const unsigned char* d = start + neg;
+        uint64_t u = 0, lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+        int fits = 1;
+        for (; d < q; d++) {
+            uint64_t dig = (uint64_t)(*d - '0');
+            if (u > (lim - dig) / 10) { fits = 0; break; }
+            u = u * 10 + dig;
+        }
+        if (fits) {
+            *out = coco_int(neg ? (u == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)u)
+                                : (int64_t)u);
+            return COCO_OK;
+        }
+    }
+    {
+        /* strtod wants a NUL-terminated text with the locale's decimal point */
+        size_t n = (size_t)(q - start), i;
+        char small[64];
+        char* t = n < sizeof small ? small : (char*)coco_arena_alloc(j->arena, n + 1);
+        char dp = localeconv()->decimal_point[0];
+        double d;
+        if (!t) return COCO_ERR_NOMEM;
+        memcpy(t, start, n);
+        t[n] = 0;
+        if (dp && dp != '.')
+            for (i = 0; i < n; i++) if (t[i] == '.') t[i] = dp;
+        d = strtod(t, NULL);
+        if (d > DBL_MAX || d < -DBL_MAX)
+            return coco__jp_fail(j, start, "number %.40s%s is out of range", t,
+                                 n > 40 ? "..." : "");
+        *out = coco_float(d);
+        return COCO_OK;
+    }
+}
+
+COCO__PRIVATE int coco__jp_keycmp(const void* a, const void* b) {
+    const coco_map_entry* x = *(const coco_map_entry* const*)a;
+    const coco_map_entry* y = *(const coco_map_entry* const*)b;
+    size_t n = COCO__MIN(x->key_len, y->key_len);
+    int c = n ? memcmp(x->key, y->key, n) : 0;
+    return c ? c : (x->key_len < y->key_len ? -1 : x->key_len > y->key_len);
+}
+
+/* The first member name that appears twice, or NULL. */
+COCO__PRIVATE const coco_map_entry* coco__jp_dup(coco__jp* j, const coco_map_entry* e, size_t n,
+                                                 int* oom) {
+    const coco_map_entry* dup = NULL;
+    const coco_map_entry** s;
+    size_t i, k;
+    if (n <= 16) {
+        for (i = 0; i < n; i++)
+            for (k = i + 1; k < n; k++) {
+                const coco_map_entry *x = &e[i], *y = &e[k];
+                if (!coco__jp_keycmp(&x, &y)) return y;
+            }
+        return NULL;
+    }
+    s = (const coco_map_entry**)coco__alloc(&j->arena->a, n * sizeof *s);
+    if (!s) { *oom = 1; return NULL; }
+    for (i = 0; i < n; i++) s[i] = &e[i];
+    qsort((void*)s, n, sizeof *s, coco__jp_keycmp);
+    for (i = 1; i < n && !dup; i++)
+        if (!coco__jp_keycmp(&s[i - 1], &s[i])) dup = s[i];
+    coco__free(&j->arena->a, (void*)s, n * sizeof *s);
+    return dup;
+}
+
+COCO__PRIVATE coco_result coco__jp_value(coco__jp* j, coco_value* out, int depth);
+
+COCO__PRIVATE coco_result coco__jp_array(coco__jp* j, coco_value* out, int depth) {
+    size_t base = j->vals.len, n;
+    coco_value* items = NULL;
+    coco_result rc;
+    j->p++;
+    coco__jp_ws(j);
+    if (j->p < j->end && *j->p == ']') { j->p++; *out = coco_list(NULL, 0); return COCO_OK; }
+    for (;;) {
+        coco_value v;
+        if ((rc = coco__jp_value(j, &v, depth + 1)) != COCO_OK) return rc;
+        if (coco__buf_put(&j->vals, &v, sizeof v)) return COCO_ERR_NOMEM;
+        coco__jp_ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            coco__jp_ws(j);
+            if (j->p < j->end && *j->p == ']') return coco__jp_fail(j, j->p, "trailing comma");
+            continue;
+        }
+        if (j->p < j->end && *j->p == ']') { j->p++; break; }
+        return coco__jp_fail(j, j->p, j->p < j->end ? "expected ',' or ']' after an element"
+                                                    : "array not closed before the end");
+    }
+    n = (j->vals.len - base) / sizeof(coco_value);
+    if (!(items = (coco_value*)coco_arena_alloc(j->arena, n * sizeof *items)))
+        return COCO_ERR_NOMEM;
+    memcpy(items, j->vals.ptr + base, n * sizeof *items);
+    j->vals.len = base;
+    *out = coco_list(items, n);
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__jp_object(coco__jp* j, coco_value* out, int depth) {
+    size_t base = j->ents.len, n;
+    coco_map_entry* ents;
+    const coco_map_entry* dup;
+    const unsigned char* open = j->p;
+    coco_result rc;
+    int oom = 0;
+    j->p++;
+    coco__jp_ws(j);
+    if (j->p < j->end && *j->p == '}') { j->p++; *out = coco_map(NULL, 0); return COCO_OK; }
+    for (;;) {
+        coco_map_entry e;
+        if (j->p >= j->end) return coco__jp_fail(j, j->p, "object not closed before the end");
+        if (*j->p != '"') return coco__jp_fail(j, j->p, "expected a member name in double quotes");
+        if ((rc = coco__jp_string(j, &e.key, &e.key_len)) != COCO_OK) return rc;
+        coco__jp_ws(j);
+        if (j->p >= j->end || *j->p != ':')
+            return coco__jp_fail(j, j->p, "expected ':' after the member name");
+        j->p++;
+        if ((rc = coco__jp_value(j, &e.val, depth + 1)) != COCO_OK) return rc;
+        if (coco__buf_put(&j->ents, &e, sizeof e)) return COCO_ERR_NOMEM;
+        coco__jp_ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            coco__jp_ws(j);
+            if (j->p < j->end && *j->p == '}') return coco__jp_fail(j, j->p, "trailing comma");
+            continue;
+        }
+        if (j->p < j->end && *j->p == '}') { j->p++; break; }
+        return coco__jp_fail(j, j->p, j->p < j->end ? "expected ',' or '}' after a member"
+                                                    : "object not closed before the end");
+    }
+    n = (j->ents.len - base) / sizeof(coco_map_entry);
+    if (!(ents = (coco_map_entry*)coco_arena_alloc(j->arena, n * sizeof *ents)))
+        return COCO_ERR_NOMEM;
+    memcpy(ents, j->ents.ptr + base, n * sizeof *ents);
+    j->ents.len = base;
+    if ((dup = coco__jp_dup(j, ents, n, &oom)) != NULL)
+        return coco__jp_fail(j, open, "member \"%.*s\" appears twice in this object",
+                             (int)COCO__MIN(dup->key_len, 60), dup->key);
+    if (oom) return COCO_ERR_NOMEM;
+    *out = coco_map(ents, n);
+    return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__jp_value(coco__jp* j, coco_value* out, int depth) {
+    char b[8];
+    size_t left;
+    coco__jp_ws(j);
+    if (j->p >= j->end) return coco__jp_fail(j, j->p, "expected a value, found the end");
+    if (depth > COCO__MAX_DEPTH)
+        return coco__jp_fail(j, j->p, "nesting deeper than %d levels", COCO__MAX_DEPTH);
+    left = (size_t)(j->end - j->p);
+    switch (*j->p) {
+    case '{': return coco__jp_object(j, out, depth);
+    case '[': return coco__jp_array(j, out, depth);
+    case '"': {
+        const char* s;
+        size_t n;
+        coco_result rc = coco__jp_string(j, &s, &n);
+        if (rc == COCO_OK) *out = coco_strn(s, n);
+        return rc;
+    }
+    case 't':
+        if (left >= 4 && !memcmp(j->p, "true", 4)) { j->p += 4; *out = coco_bool(1); return 0; }
+        break;
+    case 'f':
+        if (left >= 5 && !memcmp(j->p, "false", 5)) { j->p += 5; *out = coco_bool(0); return 0; }
+        break;
+    case 'n':
+        if (left >= 4 && !memcmp(j->p, "null", 4)) { j->p += 4; *out = coco_null(); return 0; }
+        break;
+    default:
+        if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) return coco__jp_number(j, out);
+        break;
+    }
+    return coco__jp_fail(j, j->p, "unexpected %s where a value should be",
+                         coco__jp_show(*j->p, b));
+}
+
+COCO_API coco_result coco_json_parse(coco_arena* arena, const char* text, size_t len,
+                                     coco_value* out) {
+    coco__jp j;
+    coco_value v;
+    coco_result rc;
+    if (!arena || !out || (!text && len)) return COCO_ERR_INVALID_ARG;
+    j.base = j.p = (const unsigned char*)(text ? text : "");
+    j.end = j.base + len;
+    j.arena = arena;
+    coco__buf_init(&j.vals, &arena->a);
+    coco__buf_init(&j.ents, &arena->a);
+    coco__buf_init(&j.str, &arena->a);
+    rc = coco__jp_value(&j, &v, 0);
+    if (rc == COCO_OK) {
+        coco__jp_ws(&j);
+        if (j.p < j.end) {
+            char b[8];
+            rc = coco__jp_fail(&j, j.p, "unexpected %s after the JSON value",
+                               coco__jp_show(*j.p, b));
+        }
+    }
+    coco__buf_free(&j.vals);
+    coco__buf_free(&j.ents);
+    coco__buf_free(&j.str);
+    if (rc == COCO_OK) *out = v;
+    return rc;
+}
+
+/* ---- writer --------------------------------------------------------------------------------- */
+typedef struct coco__jw {
+    coco__buf   b;
+    coco_arena* arena;
+    int         oom;
+} coco__jw;
+
+COCO__PRIVATE void coco__jw_put(coco__jw* w, const char* s, size_t n) {
+    if (coco__buf_put(&w->b, s, n)) w->oom = 1;
+}
+
+/* The shortest of %.{min..max}g that reads back to `d` (as a float when `as_float`), with the
+   locale's decimal point turned into '.', and ".0" added when it would read as an integer. */
+COCO__PRIVATE void coco__jw_number(coco__jw* w, double d, int as_float) {
+    char t[40];
+    int prec, n = 0;
+    char dp = localeconv()->decimal_point[0];
+    for (prec = 1; prec <= (as_float ? 9 : 17); prec++) {
+        double back;
+        n = snprintf(t, sizeof t, "%.*g", prec, d);
+        back = strtod(t, NULL);
+        if (as_float ? (float)back == (float)d : back == d) break;
+    }
+    if (n < 0 || n >= (int)sizeof t) { w->oom = 1; return; }
+    {
+        int i, shaped = 0;
+        for (i = 0; i < n; i++) {
+            if (t[i] == dp) t[i] = '.';
+            if (t[i] == '.' || t[i] == 'e' || t[i] == 'E') shaped = 1;
+        }
+        coco__jw_put(w, t, (size_t)n);
+        if (!shaped) coco__jw_put(w, ".0", 2);
+    }
+}
+
+COCO__PRIVATE void coco__jw_string(coco__jw* w, const char* s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char* p = (const unsigned char*)s;
+    size_t i = 0, run = 0;
+    coco__jw_put(w, "\"", 1);
+    while (i < n) {
+        unsigned char c = p[i];
+        const char* esc = NULL;
+        char u[6];
+        size_t k;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) { i++; continue; }
+        if (c >= 0x80 && (k = coco__u8_valid_at(p + i, n - i)) != 0) { i += k; continue; }
+        coco__jw_put(w, s + run, i - run);
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+            if (c < 0x20) {
+                u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+                u[4] = hex[c >> 4]; u[5] = hex[c & 15];
+                coco__jw_put(w, u, 6);
+            } else {
+                coco__jw_put(w, "\xEF\xBF\xBD", 3);   /* invalid UTF-8: U+FFFD */
+            }
+        }
+        if (esc) coco__jw_put(w, esc, strlen(esc));
+        run = ++i;
+    }
+    coco__jw_put(w, s + run, n - run);
+    coco__jw_put(w, "\"", 1);
+}
+
+COCO__PRIVATE void coco__jw_base64(coco__jw* w, const unsigned char* p, size_t n) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    coco__jw_put(w, "\"", 1);
+    for (i = 0; i + 2 < n; i += 3) {
+        char o[4];
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        o[0] = al[v >> 18]; o[1] = al[(v >> 12) & 63]; o[2] = al[(v >> 6) & 63]; o[3] = al[v & 63];
+        coco__jw_put(w, o, 4);
+    }
+    if (i < n) {
+        char o[4];
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0u);
+        o[0] = al[v >> 18]; o[1] = al[(v >> 12) & 63];
+        o[2] = i + 1 < n ? al[(v >> 6) & 63] : '='; o[3] = '=';
+        coco__jw_put(w, o, 4);
+    }
+    coco__jw_put(w, "\"", 1);
+}
+
+COCO__PRIVATE coco_result coco__jw_value(coco__jw* w, const coco_value* v, int depth) {
+    size_t i;
+    coco_result rc;
+    char t[48];
+    if (depth > COCO__MAX_DEPTH)
+        return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG,
+                                "value nests deeper than %d levels", COCO__MAX_DEPTH);
+    switch (v->kind) {
+    case COCO_NULL: coco__jw_put(w, "null", 4); return COCO_OK;
+    case COCO_BOOL: coco__jw_put(w, v->u.b ? "true" : "false", v->u.b ? 4 : 5); return COCO_OK;
+    case COCO_INT:
+        coco__fmt(t, sizeof t, "%lld", (long long)v->u.i);
+        coco__jw_put(w, t, strlen(t));
+        return COCO_OK;
+    case COCO_FLOAT:
+        if (!(v->u.f <= DBL_MAX && v->u.f >= -DBL_MAX))
+            return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG,
+                                    "%s cannot be written as JSON", v->u.f != v->u.f ? "NaN"
+                                                                                   : "infinity");
+        coco__jw_number(w, v->u.f, 0);
+        return COCO_OK;
+    case COCO_STR: case COCO_SYMBOL:
+        coco__jw_string(w, v->u.s.ptr, v->u.s.len);
+        return COCO_OK;
+    case COCO_BYTES:
+        coco__jw_base64(w, (const unsigned char*)v->u.s.ptr, v->u.s.len);
+        return COCO_OK;
+    case COCO_UUID: {
+        const unsigned char* u = (const unsigned char*)v->u.s.ptr;
+        if (v->u.s.len != 16)
+            return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG, "uuid of %zu bytes",
+                                    v->u.s.len);
+        coco__fmt(t, sizeof t, "\"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                  "%02x%02x%02x%02x%02x%02x\"", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+                  u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+        coco__jw_put(w, t, strlen(t));
+        return COCO_OK;
+    }
+    case COCO_VEC_F32:
+        coco__jw_put(w, "[", 1);
+        for (i = 0; i < v->u.vec.dim; i++) {
+            float f = v->u.vec.ptr[i];
+            if (!(f <= FLT_MAX && f >= -FLT_MAX))
+                return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG, "vector element %zu is "
+                                        "%s: JSON has none", i, f != f ? "NaN" : "infinite");
+            if (i) coco__jw_put(w, ",", 1);
+            coco__jw_number(w, (double)f, 1);
+        }
+        coco__jw_put(w, "]", 1);
+        return COCO_OK;
+    case COCO_LIST:
+        coco__jw_put(w, "[", 1);
+        for (i = 0; i < v->u.list.count; i++) {
+            if (i) coco__jw_put(w, ",", 1);
+            if ((rc = coco__jw_value(w, &v->u.list.items[i], depth + 1)) != COCO_OK) return rc;
+        }
+        coco__jw_put(w, "]", 1);
+        return COCO_OK;
+    case COCO_MAP:
+        coco__jw_put(w, "{", 1);
+        for (i = 0; i < v->u.map.count; i++) {
+            const coco_map_entry* e = &v->u.map.entries[i];
+            if (i) coco__jw_put(w, ",", 1);
+            coco__jw_string(w, e->key, e->key_len);
+            coco__jw_put(w, ":", 1);
+            if ((rc = coco__jw_value(w, &e->val, depth + 1)) != COCO_OK) return rc;
+        }
+        coco__jw_put(w, "}", 1);
+        return COCO_OK;
+    case COCO_OBJECT: {
+        coco_value k;
+        if (!v->u.obj.vt || !v->u.obj.vt->memo_key)
+            return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG, "object without memo_key");
+        if ((rc = v->u.obj.vt->memo_key(v->u.obj.obj, w->arena, &k)) != COCO_OK)
+            return coco__arena_fail(w->arena, rc, "memo_key of a '%s' object failed",
+                                    v->u.obj.vt->type_name ? v->u.obj.vt->type_name : "?");
+        return coco__jw_value(w, &k, depth + 1);
+    }
+    default:
+        return coco__arena_fail(w->arena, COCO_ERR_INVALID_ARG, "value of unknown kind %d",
+                                (int)v->kind);
+    }
+}
+
+COCO_API coco_result coco_json_write(coco_arena* arena, const coco_value* v, coco_bytes* out) {
+    coco__jw w;
+    coco_result rc;
+    char* p = NULL;
+    if (!arena || !v || !out) return COCO_ERR_INVALID_ARG;
+    coco__buf_init(&w.b, &arena->a);
+    w.arena = arena;
+    w.oom = 0;
+    rc = coco__jw_value(&w, v, 0);
+    if (rc == COCO_OK && w.oom) rc = COCO_ERR_NOMEM;
+    if (rc == COCO_OK && !(p = (char*)coco_arena_alloc(arena, w.b.len + 1))) rc = COCO_ERR_NOMEM;
+    if (rc == COCO_OK) {
+        if (w.b.len) memcpy(p, w.b.ptr, w.b.len);
+        p[w.b.len] = 0;
+        out->ptr = (const unsigned char*)p;
+        out->len = w.b.len;
+    }
+    coco__buf_free(&w.b);
+    return rc;
 }
 
 /* ==============================================================================================
