@@ -3869,13 +3869,19 @@ COCO__PRIVATE coco_result coco__jp_value(coco__jp* j, coco_value* out, int depth
         return rc;
     }
     case 't':
-        if (left >= 4 && !memcmp(j->p, "true", 4)) { j->p += 4; *out = coco_bool(1); return 0; }
+        if (left >= 4 && !memcmp(j->p, "true", 4)) {
+            j->p += 4; *out = coco_bool(1); return COCO_OK;
+        }
         break;
     case 'f':
-        if (left >= 5 && !memcmp(j->p, "false", 5)) { j->p += 5; *out = coco_bool(0); return 0; }
+        if (left >= 5 && !memcmp(j->p, "false", 5)) {
+            j->p += 5; *out = coco_bool(0); return COCO_OK;
+        }
         break;
     case 'n':
-        if (left >= 4 && !memcmp(j->p, "null", 4)) { j->p += 4; *out = coco_null(); return 0; }
+        if (left >= 4 && !memcmp(j->p, "null", 4)) {
+            j->p += 4; *out = coco_null(); return COCO_OK;
+        }
         break;
     default:
         if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) return coco__jp_number(j, out);
