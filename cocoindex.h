@@ -817,7 +817,10 @@ COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn
 COCO_API coco_result coco_mount_each(coco_ctx* ctx, const coco_fn* fn, const coco_value* keys,
                                      const coco_value* items, size_t n);
 /* coco_call: calls a registered function inside the current component (memoized when
-   fn->memo).  coco_map_call: coco_call for each item (one argument each), results in order. */
+   fn->memo).  coco_map_call: coco_call for each item (one argument each), results in order;
+   for a batched function (coco_fn_batch) the items that miss the memo are sent together, in
+   batches of up to its batch size (a document's chunks in one request), and each still gets
+   its own memo entry. */
 COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
                                size_t nargs, coco_value* ret);
 COCO_API coco_result coco_map_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* items,
@@ -8408,6 +8411,89 @@ COCO__PRIVATE coco_result coco__call_body(coco_ctx* ctx, coco__fnreg* r, const c
     return rc;
 }
 
+/* Looks `fn(args)` up in the component's stored memo entries (key = its arguments'
+   fingerprint).  On a hit: re-declares the stored target states, adds the stored deps to
+   frame `f`, sets *ret and returns 1 (*rc says whether that went well).  0 = a miss. */
+COCO__PRIVATE int coco__memo_hit(coco_ctx* ctx, const coco_fn* fn, coco__frame* f,
+                                 const coco_value* args, size_t nargs, coco_fp key,
+                                 coco_value* ret, coco_result* rc) {
+    coco__run* run = ctx->run;
+    const coco_value* x = coco__field(ctx->old, "x");
+    size_t i;
+    for (i = 0; i < coco__list_len(x) && !run->full; i++) {
+        const coco_value* e = coco__list_at(x, i);
+        const coco_value* decls;
+        size_t j;
+        coco_value states;
+        int refreshed = 0;
+        if (coco__list_len(e) != 5 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
+        if (!coco__deps_valid(run, &e->u.list.items[1]) ||
+            !coco__states_valid(ctx, args, nargs, &e->u.list.items[4], &states, &refreshed))
+            return 0;
+        if (refreshed) {
+            coco_value* ne = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ne);
+            coco_value* nl = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *nl);
+            if (!ne || !nl) { *rc = COCO_ERR_NOMEM; return 1; }
+            memcpy(ne, e->u.list.items, 5 * sizeof *ne);
+            ne[4] = states;
+            *nl = coco_list(ne, 5);
+            e = nl;
+        }
+        /* memo hit: the stored value, the stored declarations, the stored deps */
+        decls = &e->u.list.items[3];
+        for (j = 0; j < coco__list_len(decls); j++) {
+            const coco_value* d = coco__list_at(decls, j);
+            coco_target* t;
+            if (coco__list_len(d) != 3 || d->u.list.items[0].kind != COCO_STR) continue;
+            t = coco__target_find(run->env, d->u.list.items[0].u.s.ptr,
+                                  d->u.list.items[0].u.s.len);
+            if (!t) {
+                *rc = coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "memo of %s at %s declares "
+                                    "target '%.*s', which is not registered", fn->name,
+                                    coco_ctx_path(ctx), (int)d->u.list.items[0].u.s.len,
+                                    d->u.list.items[0].u.s.ptr);
+                return 1;
+            }
+            if ((*rc = coco__declare(ctx, t, &d->u.list.items[1], &d->u.list.items[2])))
+                return 1;
+        }
+        coco__frame_add_stored(ctx, f, &e->u.list.items[1]);
+        if (!coco__vpush(&ctx->xents, e, sizeof *e)) *rc = COCO_ERR_NOMEM;
+        else *rc = coco_value_copy(ctx->arena, &e->u.list.items[2], ret);
+        COCO__STAT(run, fn->name, unchanged);
+        return 1;
+    }
+    return 0;
+}
+
+/* Records a new memo entry [key, deps, value, declarations decl0.., states] for this run. */
+COCO__PRIVATE coco_result coco__memo_record(coco_ctx* ctx, coco_fp key, coco_value deps,
+                                            const coco_value* ret, size_t decl0,
+                                            coco_value states) {
+    size_t nd = COCO__VLEN(ctx->decls, coco__decl) - decl0, i;
+    coco_value* ent = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ent);
+    coco_value* dl = (coco_value*)coco_arena_alloc(ctx->arena, (nd ? nd : 1) * sizeof *dl);
+    coco_value e;
+    coco_result rc;
+    if (!ent || !dl) return COCO_ERR_NOMEM;
+    for (i = 0; i < nd; i++) {
+        coco__decl* d = &COCO__VAT(ctx->decls, coco__decl, decl0 + i);
+        coco_value* tr = (coco_value*)coco_arena_alloc(ctx->arena, 3 * sizeof *tr);
+        if (!tr) return COCO_ERR_NOMEM;
+        tr[0] = coco_str(d->t->name);
+        tr[1] = d->key;
+        tr[2] = d->value;
+        dl[i] = coco_list(tr, 3);
+    }
+    ent[0] = coco__fp_val(ctx->arena, key);
+    ent[1] = deps;
+    if ((rc = coco_value_copy(ctx->arena, ret, &ent[2])) != COCO_OK) return rc;
+    ent[3] = coco_list(dl, nd);
+    ent[4] = states;
+    e = coco_list(ent, 5);
+    return coco__vpush(&ctx->xents, &e, sizeof e) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
 COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
                                size_t nargs, coco_value* ret) {
     coco__run* run;
@@ -8415,7 +8501,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     coco__frame* f;
     coco_result rc = COCO_OK;
     coco_fp key;
-    size_t decl0, i;
+    size_t decl0;
     coco_value dummy = coco_null(), call_states = coco_null();
     if (!ctx || !fn || (nargs && !args)) return COCO_ERR_INVALID_ARG;
     if (!ret) ret = &dummy;
@@ -8425,55 +8511,12 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     if (!(f = coco__frame_push(ctx, fn->logic_tracking))) return COCO_ERR_NOMEM;
     if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
     if (fn->memo) {
-        const coco_value* x = coco__field(ctx->old, "x");
         if ((rc = coco__args_fp(ctx->arena, fn->name, args, nargs, &key)) != COCO_OK) {
             coco__frame_pop(ctx);
             return coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded at %s: %s",
                                  fn->name, coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
         }
-        for (i = 0; i < coco__list_len(x) && !run->full; i++) {
-            const coco_value* e = coco__list_at(x, i);
-            const coco_value* decls;
-            size_t j;
-            coco_value states;
-            int refreshed = 0;
-            if (coco__list_len(e) != 5 || !coco__val_is_fp(&e->u.list.items[0], key)) continue;
-            if (!coco__deps_valid(run, &e->u.list.items[1]) ||
-                !coco__states_valid(ctx, args, nargs, &e->u.list.items[4], &states, &refreshed))
-                break;
-            if (refreshed) {
-                coco_value* ne = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ne);
-                coco_value* nl = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *nl);
-                if (!ne || !nl) { coco__frame_pop(ctx); return COCO_ERR_NOMEM; }
-                memcpy(ne, e->u.list.items, 5 * sizeof *ne);
-                ne[4] = states;
-                *nl = coco_list(ne, 5);
-                e = nl;
-            }
-            /* memo hit: the stored value, the stored declarations, the stored deps */
-            decls = &e->u.list.items[3];
-            for (j = 0; j < coco__list_len(decls); j++) {
-                const coco_value* d = coco__list_at(decls, j);
-                coco_target* t;
-                if (coco__list_len(d) != 3 || d->u.list.items[0].kind != COCO_STR) continue;
-                t = coco__target_find(run->env, d->u.list.items[0].u.s.ptr,
-                                      d->u.list.items[0].u.s.len);
-                if (!t) {
-                    coco__frame_pop(ctx);
-                    return coco_ctx_fail(ctx, COCO_ERR_NOT_FOUND, "memo of %s at %s declares "
-                                         "target '%.*s', which is not registered", fn->name,
-                                         coco_ctx_path(ctx), (int)d->u.list.items[0].u.s.len,
-                                         d->u.list.items[0].u.s.ptr);
-                }
-                if ((rc = coco__declare(ctx, t, &d->u.list.items[1], &d->u.list.items[2]))) {
-                    coco__frame_pop(ctx);
-                    return rc;
-                }
-            }
-            coco__frame_add_stored(ctx, f, &e->u.list.items[1]);
-            if (!coco__vpush(&ctx->xents, e, sizeof *e)) rc = COCO_ERR_NOMEM;
-            else rc = coco_value_copy(ctx->arena, &e->u.list.items[2], ret);
-            COCO__STAT(run, fn->name, unchanged);
+        if (coco__memo_hit(ctx, fn, f, args, nargs, key, ret, &rc)) {
             coco__frame_pop(ctx);
             return rc;
         }
@@ -8488,42 +8531,115 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     rc = coco__call_body(ctx, reg, args, nargs, ret);
     if (fn->memo) {
         ctx->in_memo--;
-        if (rc == COCO_OK) {
-            size_t nd = COCO__VLEN(ctx->decls, coco__decl) - decl0;
-            coco_value* ent = (coco_value*)coco_arena_alloc(ctx->arena, 5 * sizeof *ent);
-            coco_value* dl = (coco_value*)coco_arena_alloc(ctx->arena, (nd ? nd : 1) * sizeof *dl);
-            if (!ent || !dl) rc = COCO_ERR_NOMEM;
-            for (i = 0; i < nd && rc == COCO_OK; i++) {
-                coco__decl* d = &COCO__VAT(ctx->decls, coco__decl, decl0 + i);
-                coco_value* tr = (coco_value*)coco_arena_alloc(ctx->arena, 3 * sizeof *tr);
-                if (!tr) { rc = COCO_ERR_NOMEM; break; }
-                tr[0] = coco_str(d->t->name);
-                tr[1] = d->key;
-                tr[2] = d->value;
-                dl[i] = coco_list(tr, 3);
-            }
-            if (rc == COCO_OK) {
-                coco_value e;
-                ent[0] = coco__fp_val(ctx->arena, key);
-                ent[1] = coco__deps_val(ctx->arena, f);
-                rc = coco_value_copy(ctx->arena, ret, &ent[2]);
-                ent[3] = coco_list(dl, nd);
-                ent[4] = call_states;
-                e = coco_list(ent, 5);
-                if (rc == COCO_OK && !coco__vpush(&ctx->xents, &e, sizeof e)) rc = COCO_ERR_NOMEM;
-            }
-        }
+        if (rc == COCO_OK)
+            rc = coco__memo_record(ctx, key, coco__deps_val(ctx->arena, f), ret, decl0,
+                                   call_states);
     }
     if (rc != COCO_OK) COCO__STAT(run, fn->name, errors);
     coco__frame_pop(ctx);
     return rc;
 }
 
+/* coco_map_call of a batched function: every call that misses the memo is queued at once, so
+   they travel in as few batches as the batch size allows (one HTTP request for a document's
+   chunks), then each gets its memo entry as coco_call would have made it. */
+COCO__PRIVATE coco_result coco__map_call_batched(coco_ctx* ctx, const coco_fn* fn,
+                                                 coco__fnreg* reg, const coco_value* items,
+                                                 size_t n, coco_value* rets) {
+    coco__run* run = ctx->run;
+    coco_env* env = run->env;
+    size_t* miss = (size_t*)coco_arena_alloc(ctx->arena, n * sizeof *miss);
+    coco_fp* keys = (coco_fp*)coco_arena_alloc(ctx->arena, n * sizeof *keys);
+    coco_value* deps = (coco_value*)coco_arena_alloc(ctx->arena, n * sizeof *deps);
+    coco_value* states = (coco_value*)coco_arena_alloc(ctx->arena, n * sizeof *states);
+    coco__breq* reqs = (coco__breq*)coco_arena_alloc(ctx->arena, n * sizeof *reqs);
+    size_t nmiss = 0, i, pending;
+    coco_result rc = COCO_OK, first = COCO_OK;
+    if (!miss || !keys || !deps || !states || !reqs) return COCO_ERR_NOMEM;
+    /* 1: memo lookups, in order, each in its own frame as coco_call does */
+    for (i = 0; i < n; i++) {
+        coco__frame* f = coco__frame_push(ctx, fn->logic_tracking);
+        if (!f) return COCO_ERR_NOMEM;
+        if (f->tracking != COCO_TRACK_NONE) coco__frame_add(f, 0, reg->name, reg->logic);
+        states[i] = coco_null();
+        if (fn->memo) {
+            if ((rc = coco__args_fp(ctx->arena, fn->name, &items[i], 1, &keys[i])) != COCO_OK) {
+                coco__frame_pop(ctx);
+                return coco_ctx_fail(ctx, rc, "arguments of %s cannot be encoded at %s: %s",
+                                     fn->name, coco_ctx_path(ctx),
+                                     coco_arena_errmsg(ctx->arena));
+            }
+            if (coco__memo_hit(ctx, fn, f, &items[i], 1, keys[i], &rets[i], &rc)) {
+                coco__frame_pop(ctx);
+                if (rc != COCO_OK) return rc;
+                continue;
+            }
+            if ((rc = coco__states_now(ctx, &items[i], 1, &states[i])) != COCO_OK) {
+                coco__frame_pop(ctx);
+                return rc;
+            }
+            deps[i] = coco__deps_val(ctx->arena, f);
+        }
+        coco__frame_pop(ctx);
+        miss[nmiss++] = i;
+        COCO__STAT(run, fn->name, started);
+    }
+    if (!nmiss) return COCO_OK;
+    /* 2: queue every miss, then lead batches until all are answered */
+    memset(reqs, 0, nmiss * sizeof *reqs);
+    coco__mutex_lock(&reg->m);
+    for (i = 0; i < nmiss; i++) {
+        reqs[i].arg = &items[miss[i]];
+        if (reg->tail) reg->tail->next = &reqs[i]; else reg->head = &reqs[i];
+        reg->tail = &reqs[i];
+    }
+    for (;;) {
+        for (pending = 0, i = 0; i < nmiss; i++) pending += !reqs[i].done;
+        if (!pending) break;
+        if (!reg->running) coco__batch_run(env, reg);
+        else coco__cond_wait(&reg->cv, &reg->m);
+    }
+    coco__mutex_unlock(&reg->m);
+    /* 3: results and memo entries; every batch's arena is released by its last reader */
+    for (i = 0; i < nmiss; i++) {
+        coco__breq* q = &reqs[i];
+        size_t at = miss[i];
+        rc = q->rc;
+        if (rc == COCO_OK) rc = coco_value_copy(ctx->arena, &q->ret, &rets[at]);
+        if (rc == COCO_OK && fn->memo)
+            rc = coco__memo_record(ctx, keys[at], deps[at], &rets[at],
+                                   COCO__VLEN(ctx->decls, coco__decl), states[at]);
+        if (rc != COCO_OK) {
+            COCO__STAT(run, fn->name, errors);
+            if (first == COCO_OK) {
+                first = rc;
+                coco_ctx_fail(ctx, rc, "batched function '%s' failed at %s: %s", reg->name,
+                              coco_ctx_path(ctx), q->err[0] ? q->err : coco_result_str(rc));
+            }
+        }
+        if (q->batch) {
+            int last;
+            coco__mutex_lock(&reg->m);
+            last = --q->batch->readers == 0;
+            coco__mutex_unlock(&reg->m);
+            if (last) {
+                coco_arena_destroy(q->batch->arena);
+                coco__free(&env->a, q->batch, sizeof *q->batch);
+            }
+        }
+    }
+    return first;
+}
+
 COCO_API coco_result coco_map_call(coco_ctx* ctx, const coco_fn* fn, const coco_value* items,
                                    size_t n, coco_value* rets) {
     size_t i;
-    coco_result rc;
+    coco_result rc = COCO_OK;
+    coco__fnreg* reg;
     if (!ctx || !fn || (n && (!items || !rets))) return COCO_ERR_INVALID_ARG;
+    if (!(reg = coco__fn_reg(ctx->run->env, fn, &rc)))
+        return coco_ctx_fail(ctx, rc, "%s", ctx->run->env->err);
+    if (reg->batch && n > 1) return coco__map_call_batched(ctx, fn, reg, items, n, rets);
     for (i = 0; i < n; i++)
         if ((rc = coco_call(ctx, fn, &items[i], 1, &rets[i])) != COCO_OK) return rc;
     return COCO_OK;

@@ -1476,6 +1476,90 @@ static void batch_calls_coalesce_and_serial_runs_alone(void) {
 }
 
 
+/* coco_map_call of a batched function sends a component's memo misses together. */
+static int g_mb_batches, g_mb_items, g_mb_fail, g_mb_sizes[16], g_mb_tweak;
+static coco_result map_batch(void* user, const coco_value* items, size_t n, coco_value* rets,
+                             coco_arena* ar, char* err, size_t cap) {
+    size_t i;
+    (void)user; (void)ar;
+    if (g_mb_batches < 16) g_mb_sizes[g_mb_batches] = (int)n;
+    g_mb_batches++;
+    g_mb_items += (int)n;
+    if (g_mb_fail) { snprintf(err, cap, "service said no"); return COCO_ERR_IO; }
+    for (i = 0; i < n; i++) rets[i] = coco_int(items[i].u.i * 3);
+    return COCO_OK;
+}
+static const coco_fn map_embed_fn = { "map_embed", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, NULL };
+static coco_result mb_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value items[20], rets[20];
+    coco_result rc;
+    int i;
+    char k[16];
+    (void)a; (void)n; (void)r;
+    for (i = 0; i < 20; i++) items[i] = coco_int(i == 5 ? 100 + g_mb_tweak : i);
+    if ((rc = coco_map_call(ctx, &map_embed_fn, items, 20, rets)) != COCO_OK) return rc;
+    for (i = 0; i < 20; i++) {
+        snprintf(k, sizeof k, "m%d", i);
+        if ((rc = coco_declare(ctx, g_tgt, coco_str(k), rets[i])) != COCO_OK) return rc;
+    }
+    return COCO_OK;
+}
+static const coco_fn mb_main_fn = { "mb_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, mb_main };
+
+static void batch_map_call_sends_misses_together(void) {
+    world w;
+    coco_env_desc ed;
+    coco_app_desc ad;
+    world_new(&w);
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = w.db;
+    ed.sync = COCO_SYNC_NONE;
+    ed.threads = 1;                                 /* no concurrency: map_call alone batches */
+    REQUIRE(coco_env_open(&ed, &w.env) == COCO_OK);
+    REQUIRE(coco_target_register(w.env, "mem", &mt_vt, &T, &g_tgt) == COCO_OK);
+    REQUIRE(coco_fn_batch(w.env, &map_embed_fn, map_batch, NULL, 8) == COCO_OK);
+    memset(&ad, 0, sizeof ad);
+    ad.name = "app";
+    ad.main = &mb_main_fn;
+    REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+    g_mb_batches = g_mb_items = g_mb_fail = g_mb_tweak = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(g_mb_batches, 3);                  /* 8 + 8 + 4, not 20 single calls */
+    CHECK_INT_EQ(g_mb_sizes[0], 8);
+    CHECK_INT_EQ(g_mb_sizes[2], 4);
+    CHECK_INT_EQ(T.n, 20);
+    CHECK_STR_EQ(mt_get(&T, "m7"), "21");
+    CHECK_STR_EQ(mt_get(&T, "m5"), "300");
+    g_mb_batches = g_mb_items = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);              /* every call memoized */
+    CHECK_INT_EQ(g_mb_batches, 0);
+    g_mb_tweak = 1;                                 /* one argument changes: one item sent */
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(g_mb_batches, 1);
+    CHECK_INT_EQ(g_mb_items, 1);
+    CHECK_STR_EQ(mt_get(&T, "m5"), "303");
+    CHECK_STR_EQ(mt_get(&T, "m6"), "18");
+    {
+        coco_fn_stats st[8];
+        size_t i, n = coco_app_stats_snapshot(w.app, st, 8);
+        for (i = 0; i < n && strcmp(st[i].name, "map_embed"); i++) {}
+        REQUIRE(i < n);
+        CHECK_INT_EQ(st[i].unchanged, 19);
+        CHECK_INT_EQ(st[i].started, 1);
+    }
+    g_mb_tweak = 2;                                 /* the service fails: so does the update */
+    g_mb_fail = 1;
+    CHECK(update(&w) != COCO_OK);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "service said no");
+    CHECK_STR_EQ(mt_get(&T, "m5"), "303");          /* nothing half-written */
+    g_mb_fail = 0;
+    g_mb_batches = 0;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(g_mb_batches, 1);
+    CHECK_STR_EQ(mt_get(&T, "m5"), "306");
+    world_close(&w);
+}
+
 /* ---- containers: a tiny "database" of tables with rows ------------------------------------- */
 #define DB_TABLES 8
 typedef struct tdb_table { char name[32]; char pk[16]; int exists, user_owned; mem_target rows; } tdb_table;
@@ -1982,6 +2066,7 @@ int main(int argc, char** argv) {
     RUN(fn_source_text_is_hashed_into_logic);
     RUN(memo10_touch_refreshes_state_content_change_reruns);
     RUN(batch_calls_coalesce_and_serial_runs_alone);
+    RUN(batch_map_call_sends_misses_together);
     RUN(tgt06_08_container_schema_changes_backfill);
     RUN(tgt07_user_managed_container_is_never_created_or_dropped);
     RUN(errors_scoped_handlers_and_isolated_failures);
