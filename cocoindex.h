@@ -121,7 +121,8 @@ COCO_API const char* coco_version(void);
     X(ERR_DECODE,      -11, "malformed encoding")                                  \
     X(ERR_LIMIT,       -12, "size limit exceeded")                                 \
     X(ERR_STATE,       -13, "handle is in a failed state; reopen it")              \
-    X(ERR_UNSUPPORTED, -14, "not supported in this build")
+    X(ERR_UNSUPPORTED, -14, "not supported in this build")                     \
+    X(ERR_TIMEOUT,     -15, "timed out")
 
 typedef enum coco_result {
 #define COCO__RESULT_ENUM(name, val, msg) COCO_##name = val,
