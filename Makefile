@@ -18,6 +18,8 @@ all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
 $(B)/test_sqlite $(B)/asan/test_sqlite: LDLIBS += -lsqlite3
+$(B)/test_http_embed $(B)/asan/test_http_embed: LDLIBS += -lcurl
+$(B)/test_http_embed $(B)/asan/test_http_embed: tests/http_server.h
 
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 	@mkdir -p $(B)

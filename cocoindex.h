@@ -666,6 +666,11 @@ COCO_API coco_store* coco_env_store(coco_env* env);
 /* An arena that lives as long as the env, for connectors' long-lived data (names, roots).
    Thread-safety: use it during setup (before updates), from one thread. */
 COCO_API coco_arena* coco_env_arena(coco_env* env);
+/* coco_env_on_close
+   Registers `fn(user)` to run when the env closes (after the workers stop, before anything
+   of the env is freed; the newest first): connectors release what they hold there, so
+   their users need no teardown call of their own.  Thread-safety: during setup. */
+COCO_API coco_result coco_env_on_close(coco_env* env, void (*fn)(void* user), void* user);
 /* Sets the env's message (coco_env_errmsg) and returns `code`: for connectors' constructors. */
 COCO_API coco_result coco_env_fail(coco_env* env, coco_result code, const char* fmt, ...)
 #if defined(__GNUC__)
@@ -5889,8 +5894,11 @@ struct coco_env {
     coco_target*   targets;
     struct coco_livemap* livemaps;
     coco_arena*    arena;         /* names, identities */
+    coco__buf      closers;       /* coco__closer[]: run by coco_env_close, newest first */
     char           err[COCO__ERRMSG_CAP];
 };
+
+typedef struct coco__closer { void (*fn)(void*); void* user; } coco__closer;
 
 struct coco_app {
     coco_env*      env;
@@ -6300,6 +6308,7 @@ COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
     env->on_error = desc->on_error;
     env->on_error_user = desc->on_error_user;
     coco__buf_init(&env->ctxv, &env->a);
+    coco__buf_init(&env->closers, &env->a);
     coco__buf_init(&env->fns, &env->a);
     if ((rc = coco_arena_create(&env->a, &env->arena)) != COCO_OK) {
         coco__free(&a, env, sizeof *env);
@@ -6321,10 +6330,24 @@ COCO_API coco_result coco_env_open(const coco_env_desc* desc, coco_env** out) {
     return COCO_OK;
 }
 
+COCO_API coco_result coco_env_on_close(coco_env* env, void (*fn)(void* user), void* user) {
+    coco__closer c;
+    if (!env || !fn) return COCO_ERR_INVALID_ARG;
+    c.fn = fn;
+    c.user = user;
+    return coco__vpush(&env->closers, &c, sizeof c) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
 COCO_API void coco_env_close(coco_env* env) {
     coco_target* t;
+    size_t nc;
     if (!env) return;
     coco__pool_stop(env);
+    for (nc = COCO__VLEN(env->closers, coco__closer); nc > 0; nc--) {
+        coco__closer* c = &COCO__VAT(env->closers, coco__closer, nc - 1);
+        c->fn(c->user);
+    }
+    coco__buf_free(&env->closers);
     coco__livemaps_free(env);
     {
         size_t i;

@@ -21,7 +21,7 @@
                coco_sqlite_mount_table(ctx, db_target, &docs, &rows);
                coco_value v[3] = { coco_int(7), coco_str("hello"), coco_vec_f32(e, 64) };
                coco_sqlite_declare_row(ctx, rows, v, 3);     (in children too: pass `rows`)
-       teardown: coco_sqlite_target_close(db_target); coco_env_close(env);
+       teardown: coco_env_close(env);                 (closes the database too)
        query:  coco_sqlite_topk(coco_sqlite_db(db_target), "docs", "emb", q, 64, 10,
                                 COCO_SQLITE_COSINE, arena, hits, &nhits, err, sizeof err);
 
@@ -208,7 +208,8 @@ COCO_API coco_result coco_sqlite_target_create(coco_env* env, const coco_sqlite_
 /* coco_sqlite_target_close
    Finalizes the cached statements and closes the database when the connector opened it.
    The target stays registered but fails every later apply.  NULL or a closed target is a
-   no-op.  Thread-safety: once no update runs; before coco_env_close(). */
+   no-op.  coco_env_close() does this by itself: call it only to close the database earlier.
+   Thread-safety: once no update runs; before coco_env_close(). */
 COCO_API void coco_sqlite_target_close(coco_target* target);
 
 /* coco_sqlite_db
@@ -1918,6 +1919,9 @@ COCO__SQL_FN coco_result coco__sql_load_vec(coco__sql_conn* c, const coco_sqlite
     return COCO_OK;
 }
 
+/* Closing the env closes the connection (coco_sqlite_target_close stays usable before). */
+COCO__PRIVATE void coco__sql_on_env_close(void* t) { coco_sqlite_target_close((coco_target*)t); }
+
 COCO_API coco_result coco_sqlite_target_create(coco_env* env, const coco_sqlite_desc* desc,
                                                coco_target** out) {
     static const coco_target_vtable vt = { coco__sql_table_reconcile, coco__sql_table_apply };
@@ -1963,6 +1967,7 @@ COCO_API coco_result coco_sqlite_target_create(coco_env* env, const coco_sqlite_
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->spec_mu, NULL);
     rc = coco_target_register_container(env, name, &vt, c, coco__sql_child_open, &t);
+    if (rc == COCO_OK) rc = coco_env_on_close(env, coco__sql_on_env_close, t);
     if (rc != COCO_OK) {
         pthread_mutex_destroy(&c->mu);
         pthread_mutex_destroy(&c->spec_mu);

@@ -316,6 +316,24 @@ static void sql01_create_insert_then_noop_writes_nothing(void) {
     world_close(&w);
 }
 
+/* Closing the env closes the connection: no explicit coco_sqlite_target_close needed (the
+   WAL file goes away only when the last connection closes; ASan would see a leak). */
+static void sql_env_close_closes_the_database(void) {
+    world w;
+    char wal[600];
+    struct stat sb;
+    world_new(&w);
+    tab_reset("docs");
+    docs_reset(3);
+    REQUIRE(world_open(&w, &docs_fn, "app") == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    snprintf(wal, sizeof wal, "%s-wal", w.dbp);
+    CHECK(stat(wal, &sb) == 0);                     /* open: the WAL exists */
+    coco_app_destroy(w.app);
+    coco_env_close(w.env);                          /* no coco_sqlite_target_close */
+    CHECK(stat(wal, &sb) != 0);                     /* closed: checkpointed and removed */
+}
+
 /* TGT-01: one changed row is exactly one UPDATE; one removed row exactly one DELETE */
 static void sql02_change_one_row_is_one_update_remove_one_is_one_delete(void) {
     world w;
@@ -1133,6 +1151,7 @@ int main(int argc, char** argv) {
     mkdir(g_dir, 0755);
     coco_test_begin("sqlite", argc, argv);
     RUN(sql01_create_insert_then_noop_writes_nothing);
+    RUN(sql_env_close_closes_the_database);
     RUN(sql02_change_one_row_is_one_update_remove_one_is_one_delete);
     RUN(sql03_add_and_drop_column_alter_in_place);
     RUN(sql04_primary_key_change_recreates_and_backfills);
