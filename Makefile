@@ -11,9 +11,9 @@ TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC)) $(B)/test_engine_nothreads
 TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
 PREFIX  ?= /usr/local
 
-EXAMPLES := $(B)/examples/files_transform
+EXAMPLES := $(B)/examples/files_transform $(B)/examples/text_embedding
 
-.PHONY: examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live clean
+.PHONY: demo examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live clean
 all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
@@ -38,7 +38,17 @@ $(B)/asan/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
 
 $(B)/examples/%: examples/%.c $(HDR) $(wildcard connectors/*.h)
 	@mkdir -p $(B)/examples
-	$(CC) $(TFLAGS) -o $@ $< -lpthread
+	$(CC) $(TFLAGS) -o $@ $< -lpthread $(LDLIBS)
+$(B)/examples/text_embedding: LDLIBS += -lsqlite3 -lcurl
+
+# The main demo: the project's own docs (README.md and docs/) indexed into SQLite twice (the
+# second run has nothing to do), then a question.  COCO_EMBED_URL/COCO_EMBED_MODEL: a service.
+DEMO_Q ?= how does a run skip work that did not change
+demo: $(B)/examples/text_embedding
+	@rm -rf $(B)/demo && mkdir -p $(B)/demo/docs && cp README.md $(B)/demo/docs/ && cp -R docs $(B)/demo/docs/
+	cd $(B)/demo && ../examples/text_embedding --db demo.db update --src docs --out docs.sqlite
+	cd $(B)/demo && ../examples/text_embedding --db demo.db update --src docs --out docs.sqlite
+	cd $(B)/demo && ../examples/text_embedding query "$(DEMO_Q)" --out docs.sqlite
 
 examples: $(EXAMPLES)
 

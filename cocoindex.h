@@ -9883,7 +9883,8 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
                 skip += st.fns[k].unchanged;
                 err += st.fns[k].errors;
             }
-            printf("processed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
+            printf("%sprocessed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
+                   st.upserts + st.deletes + err == 0 ? "nothing to do: " : "",
                    (unsigned long long)run, (unsigned long long)st.upserts,
                    (unsigned long long)skip, (unsigned long long)st.deletes,
                    err ? " (with errors, see above)" : "", st.seconds);
