@@ -19,6 +19,7 @@ all: $(TESTS)
 # tests of connectors with a third-party dependency link it
 $(B)/test_sqlite $(B)/asan/test_sqlite: LDLIBS += -lsqlite3
 $(B)/test_http_embed $(B)/asan/test_http_embed: LDLIBS += -lcurl
+$(B)/test_demo $(B)/asan/test_demo: LDLIBS += -lsqlite3
 $(B)/test_http_embed $(B)/asan/test_http_embed: tests/http_server.h
 
 $(B)/%: tests/%.c $(HDR) tests/coco_test.h $(wildcard connectors/*.h)
