@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 
 EXAMPLES := $(B)/examples/files_transform $(B)/examples/text_embedding
 
-.PHONY: demo examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live clean
+.PHONY: demo examples all test test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live bench-demo clean
 all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
@@ -121,11 +121,15 @@ $(B)/bench_live: bench/bench_live.c
 bench-noop: $(EXAMPLES)
 	sh bench/bench_noop.sh
 
+# the demo over 10k generated markdown files: cold, warm, one changed, vs a one-shot pipeline
+bench-demo: $(B)/examples/text_embedding
+	sh bench/bench_demo.sh
+
 # live mode: saved source file -> output updated (1000 files, 50 saves each way)
 bench-live: $(B)/bench_live $(EXAMPLES)
 	$(B)/bench_live $(B)/examples/files_transform 1000 50
 
-bench: bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live
+bench: bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live bench-demo
 bench-engine: $(B)/bench_engine
 	$(B)/bench_engine 100000
 bench-fp: $(B)/bench_fp
