@@ -539,10 +539,22 @@ typedef struct coco__lfs_gins {
     uint32_t a, b;
 } coco__lfs_gins;
 
+/* Shapes of patterns matched without the automaton (same answers, checked by the tests). */
+enum {
+    COCO__LFS_GQ_NONE = 0,
+    COCO__LFS_GQ_ALL,       /* two stars, or two stars + '/' + one star: every path           */
+    COCO__LFS_GQ_SUFFIX,    /* two stars + '/' + one star + S: the last segment ends with S   */
+    COCO__LFS_GQ_ROOT       /* "*S": one segment ending with S                                */
+};
+#define COCO__LFS_GQ_MAX 24   /* longest literal suffix S kept for the quick check */
+
 typedef struct coco__lfs_gpat {
     size_t   code;          /* first instruction in coco_glob.code */
     uint32_t n;             /* instruction count (targets are relative to `code`) */
     int      neg;           /* exclude list: a '!' pattern */
+    int      quick;         /* COCO__LFS_GQ_*: matched by coco__lfs_gquick */
+    size_t   slen;          /* the literal suffix S: ASCII, none of * ? [ ] { } \ / */
+    char     suffix[COCO__LFS_GQ_MAX];
 } coco__lfs_gpat;
 
 struct coco_glob {
@@ -678,14 +690,30 @@ COCO__PRIVATE long coco__lfs_grun(const coco_glob* g, const coco__lfs_gpat* pt, 
     return best;
 }
 
+/* The answer of coco__lfs_grun(pt, s[0..n)) >= 0 for a quick pattern (-1: not one).  Sound
+   because an ASCII byte is never part of a multi-byte sequence (coco__lfs_next_char), so a
+   byte suffix of ASCII is a character suffix, and '*' takes any characters but '/'. */
+COCO__PRIVATE int coco__lfs_gquick(const coco__lfs_gpat* pt, const char* s, size_t n) {
+    switch (pt->quick) {
+    case COCO__LFS_GQ_ALL: return 1;
+    case COCO__LFS_GQ_SUFFIX:
+    case COCO__LFS_GQ_ROOT:
+        if (n < pt->slen || memcmp(s + n - pt->slen, pt->suffix, pt->slen) != 0) return 0;
+        /* S holds no '/': it lies in the last segment, which '*' fills up to it */
+        return pt->quick == COCO__LFS_GQ_SUFFIX || !n || !memchr(s, '/', n);
+    default: return -1;
+    }
+}
+
 /* 1 selected, 0 not. */
 COCO__PRIVATE int coco__lfs_gmatch(const coco_glob* g, const char* s, size_t n,
                                    coco__lfs_gsim* sm) {
     size_t i;
     long best = -1, l;
-    int neg = 0, any = g->ninc == 0;
+    int neg = 0, any = g->ninc == 0, q;
     for (i = 0; i < g->ninc && !any; i++)
-        any = coco__lfs_grun(g, &g->pats[i], s, n, 0, 0, NULL, NULL, sm) >= 0;
+        any = (q = coco__lfs_gquick(&g->pats[i], s, n)) >= 0
+                  ? q : coco__lfs_grun(g, &g->pats[i], s, n, 0, 0, NULL, NULL, sm) >= 0;
     if (!any) return 0;
     for (i = g->ninc; i < g->ninc + g->nexc; i++) {
         l = coco__lfs_grun(g, &g->pats[i], s, n, 1, 0, NULL, NULL, sm);
@@ -701,7 +729,9 @@ COCO__PRIVATE int coco__lfs_gdir(const coco_glob* g, const char* s, size_t n,
     int neg = 0, any = g->ninc == 0, alive, univ, excluded;
     if (n == 0) return 1;
     for (i = 0; i < g->ninc && !any; i++) {
-        coco__lfs_grun(g, &g->pats[i], s, n, 0, 1, &alive, NULL, sm);
+        /* below a directory (n > 0): "**" shapes can still match, a root-only "*S" cannot */
+        if (g->pats[i].quick) alive = g->pats[i].quick != COCO__LFS_GQ_ROOT;
+        else coco__lfs_grun(g, &g->pats[i], s, n, 0, 1, &alive, NULL, sm);
         any = alive;
     }
     if (!any) return 0;
@@ -907,6 +937,26 @@ COCO__PRIVATE int coco__lfs_geps_match(const coco__lfs_gins* code, uint32_t n, u
     return 0;
 }
 
+/* Recognises the quick shapes of coco__lfs_gquick in a pattern's text (after any '!'). */
+COCO__PRIVATE void coco__lfs_gclassify(const char* s, size_t n, coco__lfs_gpat* out) {
+    size_t at, i;
+    out->quick = COCO__LFS_GQ_NONE;
+    out->slen = 0;
+    if ((n == 2 && memcmp(s, "**", 2) == 0) || (n == 4 && memcmp(s, "**/*", 4) == 0)) {
+        out->quick = COCO__LFS_GQ_ALL;
+        return;
+    }
+    if (n >= 4 && memcmp(s, "**/*", 4) == 0) at = 4;
+    else if (n >= 1 && s[0] == '*' && (n == 1 || s[1] != '*')) at = 1;
+    else return;
+    if (n - at > COCO__LFS_GQ_MAX) return;
+    for (i = at; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80 || strchr("*?[]{}\\/", s[i])) return;
+    out->quick = at == 4 ? COCO__LFS_GQ_SUFFIX : COCO__LFS_GQ_ROOT;
+    out->slen = n - at;
+    if (out->slen) memcpy(out->suffix, s + at, out->slen);
+}
+
 COCO__PRIVATE int coco__lfs_gcompile_one(coco__lfs_gparse* p, const char* pattern, int exclude,
                                          coco__lfs_gpat* out) {
     size_t n = strlen(pattern);
@@ -947,6 +997,7 @@ COCO__PRIVATE int coco__lfs_gcompile_one(coco__lfs_gparse* p, const char* patter
     out->code = p->base;
     out->n = pcn;
     if (pcn > p->g->maxn) p->g->maxn = pcn;
+    coco__lfs_gclassify(p->s, p->n, out);
     return 0;
 }
 

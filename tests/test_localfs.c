@@ -283,6 +283,56 @@ static void glob_excludes_with_negation(void) {
     coco_glob_destroy(g);
 }
 
+/* The quick shapes (any-depth suffix, root suffix, everything) answer exactly as the
+   automaton does, for files and for directory pruning. */
+static void glob_quick_shapes_agree_with_the_automaton(void) {
+    static const char* const pats[] = {
+        "**/*.md", "*.md", "**", "**/*", "*", "**/*.tar.gz", "*.", "**/*a", "*x,y"
+    };
+    static const char* const paths[] = {
+        "", "a.md", ".md", "md", "amd", "a.mdx", "d/a.md", "d/.md", "d/e/f/a.md", "a.md/x",
+        "d/amd", "a/", "a/b", "x.tar.gz", "d/x.tar.gz", "x.gz", "tar.gz", "a.", "d/a.", "a",
+        "d/a", "d/ba", "\xff.md", "\xe2.md", "d/\xe2\x82.md", "\xc3\xa9.md", "d/\xf0\x9f.md",
+        "a.md\n", "x,y", "d/x,y", "a/b/c/d/e/f/g/h/i/j/k.md"
+    };
+    size_t i, j;
+    for (i = 0; i < sizeof pats / sizeof *pats; i++) {
+        coco_glob* g = gset(&pats[i], 1, NULL, 0);
+        coco__lfs_gsim sm;
+        REQUIRE(g != NULL);
+        CHECK(g->pats[0].quick != COCO__LFS_GQ_NONE);      /* the quick check is what runs */
+        REQUIRE(coco__lfs_gsim_init(&sm, g) == 0);
+        for (j = 0; j < sizeof paths / sizeof *paths; j++) {
+            size_t n = strlen(paths[j]);
+            int quick = coco__lfs_gmatch(g, paths[j], n, &sm);
+            int dquick = n ? coco__lfs_gdir(g, paths[j], n, &sm) : 1;
+            int slow, dslow;
+            g->pats[0].quick = COCO__LFS_GQ_NONE;            /* the automaton alone */
+            slow = coco__lfs_gmatch(g, paths[j], n, &sm);
+            dslow = n ? coco__lfs_gdir(g, paths[j], n, &sm) : 1;
+            coco__lfs_gclassify(pats[i], strlen(pats[i]), &g->pats[0]);
+            if (quick != slow || dquick != dslow)
+                printf("# pattern '%s', path '%s': quick %d/%d, automaton %d/%d\n", pats[i],
+                       paths[j], quick, dquick, slow, dslow);
+            CHECK_INT_EQ(quick, slow);
+            CHECK_INT_EQ(dquick, dslow);
+        }
+        coco__lfs_gsim_free(&sm);
+        coco_glob_destroy(g);
+    }
+    /* shapes that must stay on the automaton */
+    {
+        static const char* const slow_pats[] = { "**/*.m?", "**/*[ab]", "*.{md,txt}", "d/*.md",
+                                                 "**/*\\*", "**/*.\xc3\xa9", "**.md" };
+        for (i = 0; i < sizeof slow_pats / sizeof *slow_pats; i++) {
+            coco_glob* g = gset(&slow_pats[i], 1, NULL, 0);
+            REQUIRE(g != NULL);
+            CHECK_INT_EQ(g->pats[0].quick, COCO__LFS_GQ_NONE);
+            coco_glob_destroy(g);
+        }
+    }
+}
+
 /* FS-01: directory pruning */
 static void glob_dir_may_match_prunes_only_what_cannot_match(void) {
     const char* inc_docs[] = { "docs/**/*.md" };
@@ -1190,6 +1240,7 @@ int main(int argc, char** argv) {
     RUN(glob_pathological_patterns_stay_cheap);
     RUN(glob_excludes_with_negation);
     RUN(glob_dir_may_match_prunes_only_what_cannot_match);
+    RUN(glob_quick_shapes_agree_with_the_automaton);
     RUN(walk_prunes_excluded_directories);
     RUN(walk_odd_names_sorted_and_accessors);
     RUN(walk_symlink_loops_no_hang_no_duplicates);
