@@ -762,6 +762,7 @@ typedef struct coco_update_desc {
 typedef struct coco_fn_stats {
     const char* name;
     uint64_t    started;             /* bodies run                                          */
+    uint64_t    finished;            /* bodies returned (started - finished = in flight)    */
     uint64_t    unchanged;           /* memo hits (body skipped)                            */
     uint64_t    added;               /* components run for the first time                   */
     uint64_t    reprocessed;         /* components run again                                */
@@ -967,7 +968,13 @@ typedef struct coco_main_desc {
 
 /* coco_main
    The standard CLI:  APP [--db PATH] VERB [options]
-     update [--live] [--full-reprocess] [--quiet]   catch up (and follow live sources)
+     update [--live] [--full-reprocess] [--quiet] [--progress | --no-progress]
+                                                    catch up (and follow live sources);
+                                                    per-function counters on stderr while it
+                                                    runs: redrawn in place every 200 ms on a
+                                                    terminal (the default there), plain lines
+                                                    every $COCO_PROGRESS_MS (5000) ms with
+                                                    --progress otherwise
      drop [--yes]                                   delete every target state, then the state
      show                                           component tree with target states
      stats                                          counts of what the state holds
@@ -8172,6 +8179,7 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     rc = reg->batch ? coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "batched function '%s' mounted "
                                     "as a component; call it with coco_call", fn->name)
                     : coco__call_body(ctx, reg, args, nargs, &ret);
+    COCO__STAT(run, fn->name, finished);
     coco__pool_wait_kids(run->env, ctx);     /* children submit before their parent */
     if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
     if (rc != COCO_OK) goto fail;
@@ -8553,6 +8561,7 @@ COCO_API coco_result coco_call(coco_ctx* ctx, const coco_fn* fn, const coco_valu
     decl0 = COCO__VLEN(ctx->decls, coco__decl);
     COCO__STAT(run, fn->name, started);
     rc = coco__call_body(ctx, reg, args, nargs, ret);
+    COCO__STAT(run, fn->name, finished);
     if (fn->memo) {
         ctx->in_memo--;
         if (rc == COCO_OK)
@@ -8628,6 +8637,7 @@ COCO__PRIVATE coco_result coco__map_call_batched(coco_ctx* ctx, const coco_fn* f
     for (i = 0; i < nmiss; i++) {
         coco__breq* q = &reqs[i];
         size_t at = miss[i];
+        COCO__STAT(run, fn->name, finished);
         rc = q->rc;
         if (rc == COCO_OK) rc = coco_value_copy(ctx->arena, &q->ret, &rets[at]);
         if (rc == COCO_OK && fn->memo)
@@ -9669,8 +9679,9 @@ COCO__PRIVATE void coco__cli_usage(FILE* f, const char* prog, const coco_main_de
     fprintf(f, "%s%s%s\n\n", d->name, d->about ? " - " : "", d->about ? d->about : "");
     fprintf(f, "usage: %s [--db PATH] <verb> [options]\n\n", prog);
     fprintf(f, "verbs:\n"
-               "  update [--live] [--full-reprocess] [--quiet]\n"
-               "                      bring the targets up to date (--live: keep following changes)\n"
+               "  update [--live] [--full-reprocess] [--quiet] [--progress | --no-progress]\n"
+               "                      bring the targets up to date (--live: keep following changes;\n"
+               "                      progress on stderr: by default when it is a terminal)\n"
                "  drop [--yes]        delete every target state this app created, then its state\n"
                "  show                the component tree with its target states\n"
                "  stats               counts of components, target states and memo entries\n\n"
@@ -9766,11 +9777,96 @@ COCO__PRIVATE int coco__cli_opt(const coco_main_desc* d, const char* a) {
     return -1;
 }
 
+/* ---- progress display ------------------------------------------------------------------------ */
+/* While an update runs, a thread draws the per-function counters on stderr: redrawn in place
+   every 200 ms on a terminal, a plain line per function every $COCO_PROGRESS_MS (default
+   5000) ms otherwise. */
+typedef struct coco__progress {
+    coco_app*   app;
+    FILE*       out;
+    int         tty, stop, drawn;
+    uint32_t    every_ms;
+    uint64_t    t0;
+    coco__mutex m;
+    coco__cond  cv;
+} coco__progress;
+
+COCO__PRIVATE void coco__progress_draw(coco__progress* p) {
+    coco_fn_stats fs[16];
+    size_t n = coco_app_stats_snapshot(p->app, fs, 16), i, shown = COCO__MIN(n, 16);
+    double secs = (double)(coco__now_ns() - p->t0) / 1e9;
+    if (p->tty && p->drawn) fprintf(p->out, "\033[%dA", p->drawn);
+    for (i = 0; i < shown; i++) {
+        const coco_fn_stats* f = &fs[i];
+        fprintf(p->out, "%s%-20.20s %7llu total %5llu in flight %7llu added %7llu reprocessed "
+                "%6llu deleted %7llu unchanged %5llu errors  %.1fs\n", p->tty ? "\r\033[K" : "",
+                f->name, (unsigned long long)(f->started + f->unchanged),
+                (unsigned long long)(f->started - COCO__MIN(f->finished, f->started)),
+                (unsigned long long)f->added, (unsigned long long)f->reprocessed,
+                (unsigned long long)f->deleted, (unsigned long long)f->unchanged,
+                (unsigned long long)f->errors, secs);
+    }
+    p->drawn = (int)shown;
+    fflush(p->out);
+}
+
+COCO__PRIVATE void* coco__progress_main(void* arg) {
+    coco__progress* p = (coco__progress*)arg;
+    coco__mutex_lock(&p->m);
+    while (!p->stop) {
+        coco__cond_wait_ms(&p->cv, &p->m, p->every_ms);
+        if (p->stop) break;
+        coco__mutex_unlock(&p->m);
+        coco__progress_draw(p);
+        coco__mutex_lock(&p->m);
+    }
+    coco__mutex_unlock(&p->m);
+    return NULL;
+}
+
+COCO__PRIVATE coco_result coco__cli_update_with_progress(coco_app* app, const coco_update_desc* ud,
+                                                        coco_stats* st, int show) {
+#if defined(COCO_NO_THREADS)
+    (void)show;
+    return coco_app_update(app, ud, st);
+#else
+    coco__progress p;
+    coco__thread th;
+    coco_result rc;
+    const char* ms = getenv("COCO_PROGRESS_MS");
+    if (!show) return coco_app_update(app, ud, st);
+    memset(&p, 0, sizeof p);
+    p.app = app;
+    p.out = stderr;
+    p.tty = isatty(2);
+    p.every_ms = p.tty ? 200u : 5000u;
+    if (ms && atoi(ms) > 0) p.every_ms = (uint32_t)atoi(ms);
+    p.t0 = coco__now_ns();
+    coco__mutex_init(&p.m);
+    coco__cond_init(&p.cv);
+    if (coco__thread_start(&th, coco__progress_main, &p) != 0) {
+        coco__cond_free(&p.cv);
+        coco__mutex_free(&p.m);
+        return coco_app_update(app, ud, st);
+    }
+    rc = coco_app_update(app, ud, st);
+    coco__mutex_lock(&p.m);
+    p.stop = 1;
+    coco__cond_broadcast(&p.cv);
+    coco__mutex_unlock(&p.m);
+    coco__thread_join(th);
+    coco__progress_draw(&p);                         /* the final counters */
+    coco__cond_free(&p.cv);
+    coco__mutex_free(&p.m);
+    return rc;
+#endif
+}
+
 COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
     const char* prog = argc > 0 ? argv[0] : "app";
     const char* verb = NULL;
     const char* db = NULL;
-    int live = 0, full = 0, quiet = 0, yes = 0, i, code = 0;
+    int live = 0, full = 0, quiet = 0, yes = 0, i, code = 0, progress = -1;
     coco_env_desc ed;
     coco_app_desc ad;
     coco_env* env = NULL;
@@ -9789,6 +9885,8 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
         } else if (strcmp(a, "--live") == 0) live = 1;
         else if (strcmp(a, "--full-reprocess") == 0) full = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) quiet = 1;
+        else if (strcmp(a, "--progress") == 0) progress = 1;
+        else if (strcmp(a, "--no-progress") == 0) progress = 0;
         else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) yes = 1;
         else if ((oi = coco__cli_opt(d, a)) >= 0) {
             const coco_cli_option* o = &d->options[oi];
@@ -9817,10 +9915,12 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
         fprintf(stderr, "%s: unknown verb '%s' (update, drop, show, stats)\n", prog, verb);
         return 2;
     }
-    if ((live || full || quiet) && strcmp(verb, "update") != 0) {
-        fprintf(stderr, "%s: --live, --full-reprocess and --quiet go with 'update'\n", prog);
+    if ((live || full || quiet || progress >= 0) && strcmp(verb, "update") != 0) {
+        fprintf(stderr, "%s: --live, --full-reprocess, --quiet and --progress go with 'update'\n",
+                prog);
         return 2;
     }
+    if (progress < 0) progress = !quiet && isatty(2);
     if (strcmp(verb, "drop") == 0 && !yes) {
         if (!isatty(0)) {
             fprintf(stderr, "%s: drop deletes every target state of app '%s'; add --yes\n", prog,
@@ -9871,7 +9971,7 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
             signal(SIGINT, coco__cli_on_signal);
             signal(SIGTERM, coco__cli_on_signal);
         }
-        rc = coco_app_update(app, &ud, &st);
+        rc = coco__cli_update_with_progress(app, &ud, &st, progress && !live && !quiet);
         if (rc != COCO_OK) {
             fprintf(stderr, "%s: update failed: %s\n", prog, coco_app_errmsg(app));
             code = 1;

@@ -213,6 +213,58 @@ static void quickstart_live_follows_the_directory(void) {
     CHECK_STR_CONTAINS(g_out, "deleted 0");
 }
 
+/* Progress: periodic plain lines when asked for and stderr is not a terminal, redrawn in
+   place (ANSI) under a pty by default, none by default otherwise. */
+static int count(const char* hay, const char* needle) {
+    int n = 0;
+    const char* p = hay;
+    while ((p = strstr(p, needle)) != NULL) { n++; p += strlen(needle); }
+    return n;
+}
+static void quickstart_progress_display(void) {
+    char cmd[1200];
+    int i;
+    sh("mkdir -p '%s/many'%s", "");
+    for (i = 0; i < 1500; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "many/f%04d.md", i);
+        put(rel, "# a document\n\nwith a line\n");
+    }
+    /* not a terminal: nothing but the summary by default */
+    CHECK_INT_EQ(run("--db p.db update --src many --out pout"), 0);
+    CHECK_INT_EQ(count(g_out, "in flight"), 0);
+    CHECK_STR_CONTAINS(g_out, "wrote 1500");
+    /* --progress: plain lines, a final one at least */
+    CHECK_INT_EQ(run("--db p.db update --progress --full-reprocess --src many --out pout"), 0);
+    CHECK_STR_CONTAINS(g_out, "transform");
+    CHECK_STR_CONTAINS(g_out, "1500 total");
+    CHECK_STR_CONTAINS(g_out, "1500 reprocessed");
+    CHECK(strstr(g_out, "\033[") == NULL);               /* no escape codes in a pipe */
+    setenv("COCO_PROGRESS_MS", "1", 1);
+    CHECK_INT_EQ(run("--db p.db update --progress --full-reprocess --src many --out pout"), 0);
+    unsetenv("COCO_PROGRESS_MS");
+    CHECK(count(g_out, "in flight") >= 2 * 3);            /* several rounds of 3 functions */
+    /* a terminal (a pty from script(1)): on by default, redrawn in place */
+    snprintf(cmd, sizeof cmd, "script -qec \"'%s' --db p.db update --full-reprocess --src many "
+             "--out pout\" /dev/null", g_bin);
+    {
+        char full[2600];
+        FILE* p;
+        size_t n;
+        snprintf(full, sizeof full, "cd '%s' && %s 2>&1", g_dir, cmd);
+        if ((p = popen(full, "r")) != NULL) {
+            n = fread(g_out, 1, sizeof g_out - 1, p);
+            g_out[n] = 0;
+            pclose(p);
+            CHECK_STR_CONTAINS(g_out, "\r\033[K");           /* each line cleared, then drawn */
+            CHECK_STR_CONTAINS(g_out, "1500 reprocessed");
+            CHECK_STR_CONTAINS(g_out, "processed 1502");
+        } else {
+            CHECK(!"popen of script(1)");
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     char cwd[256];
     coco_test_begin("quickstart", argc, argv);
@@ -224,6 +276,7 @@ int main(int argc, char** argv) {
     RUN(quickstart_cli_usage_and_errors);
     RUN(quickstart_second_writer_is_refused);
     RUN(quickstart_live_follows_the_directory);
+    RUN(quickstart_progress_display);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
