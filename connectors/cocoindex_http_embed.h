@@ -515,6 +515,7 @@ COCO__PRIVATE coco_result coco__he_parse(coco_http_embed* e, const coco__he_answ
     size_t i, d;
     char* seen;
     float* vecs;
+    int learned = 0;
     const char* field = e->api == COCO_HTTP_EMBED_OPENAI ? "data" : "embeddings";
     if (coco_json_parse(ar, ans->body.len ? (const char*)ans->body.ptr : "", ans->body.len,
                         &root) != COCO_OK) {
@@ -543,11 +544,27 @@ COCO__PRIVATE coco_result coco__he_parse(coco_http_embed* e, const coco__he_answ
         if (!v) return COCO_ERR_DECODE;
         seen[at] = 0;
         d = v->kind == COCO_LIST ? v->u.list.count : 0;
+        learned = 1;
         if (d == 0) {
             coco__fmt(err, cap, "%s: embedding %zu is not a non-empty array of numbers", e->url,
                       at);
             return COCO_ERR_DECODE;
         }
+    }
+    if (learned) {
+        /* nothing to compare with but the answer itself: all its vectors alike */
+        for (i = 1; i < n; i++) {
+            size_t at;
+            const coco_value* v = coco__he_item(e, &list->u.list.items[i], i, n, seen, &at, err,
+                                                cap);
+            if (!v) return COCO_ERR_DECODE;
+            if (v->kind == COCO_LIST && v->u.list.count != d) {
+                coco__fmt(err, cap, "%s: embeddings of different dimensions in one answer: %zu "
+                          "and %zu", e->url, d, v->u.list.count);
+                return COCO_ERR_DECODE;
+            }
+        }
+        memset(seen, 0, n);
     }
     if (!(vecs = (float*)coco_arena_alloc(ar, (n ? n : 1) * d * sizeof *vecs)))
         return COCO_ERR_NOMEM;
