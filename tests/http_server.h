@@ -40,6 +40,26 @@
    503, 400, 401, CLOSE) apply whatever the body says; the 200 ones (OK, SLOW, SHUFFLE,
    TRUNCATED, BAD_JSON, WRONG_COUNT, WRONG_DIM) answer 400 instead when the body is invalid.
 
+   ON THE WIRE (what a libcurl client sees)
+       THS_429 / 500 / 503 / 400 / 401   that status, the endpoint's JSON error, keep-alive
+       THS_SLOW         the normal answer after param ms; a client that gives up first (its
+                        timeout closes the connection) cuts the sleep short and the request is
+                        not counted in ths_inputs; ths_stop cuts it short too (the client then
+                        sees the connection closed with nothing: CURLE_GOT_NOTHING)
+       THS_TRUNCATED    200 head with the full Content-Length, half the body, close:
+                        CURLE_PARTIAL_FILE
+       THS_BAD_JSON     200, complete Content-Length, a body cut after half of the first
+                        vector's numbers followed by an HTML line (an empty input: right after
+                        the opening of the list)
+       THS_CLOSE        close with no byte sent.  Beware: when the request went over a reused
+                        connection libcurl silently resends it once on a new connection, and
+                        that resend takes the next action (THS_OK if none); only a request on
+                        a fresh connection (or a second THS_CLOSE) fails with
+                        CURLE_GOT_NOTHING.  ths_requests counts both requests.
+       THS_WRONG_COUNT  200, the first n-1 vectors
+       THS_WRONG_DIM    200, vector 0 has its first dim-1 numbers
+       THS_SHUFFLE      200, OpenAI "data" items last to first, each with its own "index"
+
    HTTP
    HTTP/1.1 keep-alive with one thread per connection (HTTP/1.0: keep-alive only when asked
    for); "Connection: close" is honoured; "Expect: 100-continue" gets "100 Continue" before
@@ -112,7 +132,8 @@ enum {
                           Ollama: a normal answer                                              */
 };
 
-/* Binds 127.0.0.1:0 and starts the accept thread; NULL on failure. */
+/* Binds 127.0.0.1:0 and starts the accept thread; NULL on failure or when default_dim is not
+   in 1..65536. */
 THS__FN ths_server* ths_start(int default_dim);
 THS__FN int         ths_port(const ths_server* s);
 /* Closes the listener and every connection, joins every thread, frees.  NULL is a no-op. */
