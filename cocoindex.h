@@ -9862,6 +9862,12 @@ COCO__PRIVATE coco_result coco__cli_update_with_progress(coco_app* app, const co
 #endif
 }
 
+/* Every failed component, as it happens: the update goes on, its summary counts them. */
+COCO__PRIVATE void coco__cli_on_error(void* user, const coco_error_info* e) {
+    fprintf(stderr, "%s: error in %s at %s: %s\n", (const char*)user, e->fn ? e->fn : "?",
+            e->path ? e->path : "?", e->msg && *e->msg ? e->msg : coco_result_str(e->code));
+}
+
 COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
     const char* prog = argc > 0 ? argv[0] : "app";
     const char* verb = NULL;
@@ -9940,6 +9946,8 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
     memset(&ed, 0, sizeof ed);
     ed.db_path = db;
     ed.threads = d->threads;
+    ed.on_error = coco__cli_on_error;
+    ed.on_error_user = (void*)prog;
     if ((rc = coco_env_open(&ed, &env)) != COCO_OK) {
         fprintf(stderr, "%s: %s\n", prog, coco_store_open_errmsg());
         return 1;

@@ -9,7 +9,9 @@
        COCO_EMBED_MODEL    the model name
        COCO_EMBED_API      "openai" (default: POST /v1/embeddings) or "ollama" (/api/embed)
        COCO_EMBED_DIM      dimensions to ask for (optional)
-       COCO_EMBED_KEY_ENV  the variable holding the API key (default: OPENAI_API_KEY) */
+       COCO_EMBED_KEY_ENV  the variable holding the API key (default: OPENAI_API_KEY)
+       COCO_EMBED_BATCH    texts per request (default 64)
+       COCO_EMBED_TOTAL_MS bound on one batch's time, retries included (default 300000) */
 #define COCOINDEX_IMPLEMENTATION
 #include "../cocoindex.h"
 #include "../connectors/cocoindex_localfs.h"
@@ -119,6 +121,8 @@ static int embedder_from_env(char* err, size_t cap) {
     const char* api = getenv("COCO_EMBED_API");
     const char* d = getenv("COCO_EMBED_DIM");
     const char* key = getenv("COCO_EMBED_KEY_ENV");
+    const char* batch = getenv("COCO_EMBED_BATCH");
+    const char* total = getenv("COCO_EMBED_TOTAL_MS");
     coco_http_embed_desc hd = { COCO_HTTP_EMBED_OPENAI, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0,
                                 NULL, NULL };
     hash_deps_v = coco_int(COCO_HASH_EMBED_VERSION);
@@ -132,6 +136,8 @@ static int embedder_from_env(char* err, size_t cap) {
     hd.model = model;
     hd.dimensions = d ? (uint32_t)strtoul(d, NULL, 10) : 0;
     hd.api_key_env = key ? key : "OPENAI_API_KEY";
+    hd.max_batch_size = batch ? (uint32_t)strtoul(batch, NULL, 10) : 0;
+    hd.total_timeout_ms = total ? (uint32_t)strtoul(total, NULL, 10) : 0;
     if (coco_http_embed_create(&hd, &http, err, cap) != COCO_OK) return -1;
     if (hd.dimensions) {
         dim = hd.dimensions;
