@@ -9,14 +9,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char g_dir[256], g_bin[512], g_out[16384];
+static char g_dir[256], g_bin[512], g_li[512], g_out[16384];
 
-static int run(const char* args) {
+static int run_bin(const char* bin, const char* args);
+static int run(const char* args) { return run_bin(g_bin, args); }
+static int run_bin(const char* bin, const char* args) {
     char cmd[2048];
     FILE* p;
     size_t n;
     int st;
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>&1", g_dir, g_bin, args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>&1", g_dir, bin, args);
     if (!(p = popen(cmd, "r"))) return -1;
     n = fread(g_out, 1, sizeof g_out - 1, p);
     g_out[n] = 0;
@@ -175,11 +177,54 @@ static void demo_index_edit_delete_add_query_drop(void) {
     g_db = NULL;
 }
 
+/* The connector of docs/connectors.md (examples/line_index.c): one index file, a line per note. */
+static int slurp(const char* rel, char* buf, size_t cap) {
+    char p[600];
+    FILE* f;
+    size_t n;
+    snprintf(p, sizeof p, "%s/%s", g_dir, rel);
+    if (!(f = fopen(p, "r"))) return -1;
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return 0;
+}
+static void guide_line_index_connector(void) {
+    char buf[512], p[600];
+    snprintf(p, sizeof p, "%s/notes/sub", g_dir);
+    {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", p);
+        REQUIRE(system(cmd) == 0);
+    }
+    put("notes/a.txt", "buy milk\n");
+    put("notes/sub/b.txt", "call bob\nlater\n");
+    put("notes/skip.md", "not a note\n");
+    CHECK_INT_EQ(run_bin(g_li, "--db li.db update --src notes --out index.tsv"), 0);
+    REQUIRE(slurp("index.tsv", buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "a.txt\tbuy milk\nsub/b.txt\tcall bob\n");
+    put("notes/a.txt", "buy bread\n");
+    snprintf(p, sizeof p, "%s/notes/sub/b.txt", g_dir);
+    unlink(p);
+    put("notes/c.txt", "new one\n");
+    CHECK_INT_EQ(run_bin(g_li, "--db li.db update --src notes --out index.tsv"), 0);
+    CHECK_STR_CONTAINS(g_out, "wrote 2");
+    CHECK_STR_CONTAINS(g_out, "deleted 1");
+    REQUIRE(slurp("index.tsv", buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "a.txt\tbuy bread\nc.txt\tnew one\n");
+    CHECK_INT_EQ(run_bin(g_li, "--db li.db update --src notes --out index.tsv"), 0);
+    CHECK_STR_CONTAINS(g_out, "nothing to do");
+    CHECK_INT_EQ(run_bin(g_li, "--db li.db drop --yes --src notes --out index.tsv"), 0);
+    REQUIRE(slurp("index.tsv", buf, sizeof buf) == 0);
+    CHECK_STR_EQ(buf, "");
+}
+
 int main(int argc, char** argv) {
     char cwd[256], cmd[600];
     coco_test_begin("demo", argc, argv);
     if (!getcwd(cwd, sizeof cwd)) return 1;
     snprintf(g_bin, sizeof g_bin, "%s/build/examples/text_embedding", cwd);
+    snprintf(g_li, sizeof g_li, "%s/build/examples/line_index", cwd);
     if (access(g_bin, X_OK) != 0) {
         printf("# %s is missing (make builds it)\n0 passed, 1 failed\n", g_bin);
         return 1;
@@ -189,6 +234,7 @@ int main(int argc, char** argv) {
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/src'", g_dir);
     if (system(cmd) != 0) return 1;
     RUN(demo_index_edit_delete_add_query_drop);
+    RUN(guide_line_index_connector);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) printf("# cleanup failed\n");
     return coco_test_end();
