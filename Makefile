@@ -11,7 +11,7 @@ TESTS    := $(patsubst tests/%.c,$(B)/%,$(TEST_SRC)) $(B)/test_engine_nothreads
 TESTS_ASAN := $(patsubst tests/%.c,$(B)/asan/%,$(TEST_SRC))
 PREFIX  ?= /usr/local
 
-EXAMPLES := $(B)/examples/files_transform $(B)/examples/text_embedding
+EXAMPLES := $(B)/examples/files_transform $(B)/examples/text_embedding $(B)/examples/line_index
 
 .PHONY: demo examples all test test-embed-server test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live bench-demo clean
 all: $(TESTS)
