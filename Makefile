@@ -158,3 +158,20 @@ uninstall:
 clean:
 	rm -rf $(B)
 
+# The state-db inspector (tools/cocoindex.c): part of `all`, built before the tests run (the
+# inspector test drives it), installed as $(PREFIX)/bin/cocoindex.  Its `drop` handles SQLite
+# table targets when libsqlite3 links.
+TOOL_SQLITE := $(shell printf 'int main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -lsqlite3 >/dev/null 2>&1 && echo 1)
+$(B)/cocoindex: tools/cocoindex.c $(HDR) $(wildcard connectors/*.h)
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) $(if $(TOOL_SQLITE),-DCOCO_TOOL_SQLITE) -o $@ $< -lpthread $(if $(TOOL_SQLITE),-lsqlite3)
+all: $(B)/cocoindex
+test test-asan: $(B)/cocoindex
+.PHONY: install-tool uninstall-tool
+install: install-tool
+uninstall: uninstall-tool
+install-tool: $(B)/cocoindex
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/cocoindex $(DESTDIR)$(PREFIX)/bin/cocoindex
+uninstall-tool:
+	rm -f $(DESTDIR)$(PREFIX)/bin/cocoindex
