@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 
 EXAMPLES := $(B)/examples/files_transform $(B)/examples/text_embedding $(B)/examples/line_index
 
-.PHONY: demo examples all test test-embed-server test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live bench-demo clean
+.PHONY: demo examples all test test-embed-server readme-check test-asan test-tsan test-slow compile-check bench bench-fp bench-store bench-engine bench-sqlite bench-noop bench-live bench-demo clean
 all: $(TESTS)
 
 # tests of connectors with a third-party dependency link it
@@ -67,6 +67,10 @@ test-tsan:
 	@mkdir -p $(B)/tsan
 	clang -std=c99 -O1 -g -fsanitize=thread -o $(B)/tsan/test_engine tests/test_engine.c -lpthread
 	@TSAN_OPTIONS=halt_on_error=1 sh tools/run_tests.sh $(B)/tsan/test_engine
+
+# Every command of README.md, run in a scratch copy; C excerpts checked against their files.
+readme-check:
+	@sh tools/readme_check.sh
 
 # The demo against the real embedding server of ../shared/embed-server (node + npm registry).
 test-embed-server: $(B)/examples/text_embedding

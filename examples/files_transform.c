@@ -4,6 +4,7 @@
 #define COCOINDEX_IMPLEMENTATION
 #include "../cocoindex.h"
 #include "../connectors/cocoindex_localfs.h"
+#include <ctype.h>
 
 static const char*  src_dir = "./data";
 static const char*  out_dir = "./out";
@@ -13,29 +14,21 @@ static coco_target* out_files;
 static coco_result transform(coco_ctx* ctx, const coco_value* args, size_t n, coco_value* ret) {
     const coco_localfs_file* f = coco_localfs_file_of(&args[0]);
     coco_bytes text;
-    char* up;
-    size_t i;
     coco_result rc = coco_localfs_file_read_text(f, ctx, COCO_LOCALFS_TEXT_REPLACE, &text);
+    char* up = rc == COCO_OK ? coco_arena_alloc(coco_ctx_arena(ctx), text.len + 1) : NULL;
     (void)n; (void)ret;
-    if (rc != COCO_OK) return rc;
-    if (!(up = (char*)coco_arena_alloc(coco_ctx_arena(ctx), text.len + 1))) return COCO_ERR_NOMEM;
-    for (i = 0; i < text.len; i++) {
-        char c = ((const char*)text.ptr)[i];
-        up[i] = (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-    }
+    if (!up) return rc != COCO_OK ? rc : COCO_ERR_NOMEM;
+    for (size_t i = 0; i < text.len; i++) up[i] = (char)toupper(((const unsigned char*)text.ptr)[i]);
     return coco_localfs_declare_file(ctx, out_files, coco_localfs_file_path(f), up, text.len);
 }
 static const coco_fn transform_fn = { "transform", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, transform };
 
-/* The app: one child component per markdown file (watched with `update --live`). */
+/* The app: one child component per markdown file (watched with `update --live`).  The source
+   directory is a context key: its name is the identity, so moving --src keeps the memos. */
 static coco_result app_main(coco_ctx* ctx, const coco_value* args, size_t n, coco_value* ret) {
-    static const char* const include[] = { "**/*.md" };
-    coco_localfs_walk_desc walk = { 0 };
+    static const char* const md[] = { "**/*.md" };
+    coco_localfs_walk_desc walk = { .context_key = "src", .recursive = 1, .include = md, .ninclude = 1 };
     (void)args; (void)n; (void)ret;
-    walk.context_key = "src";          /* the key's name is the identity: moving --src keeps memos */
-    walk.recursive = 1;
-    walk.include = include;
-    walk.ninclude = 1;
     return coco_localfs_mount_walk(ctx, coco_str("files"), &walk, &transform_fn);
 }
 static const coco_fn app_fn = { "files_transform", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, app_main };
