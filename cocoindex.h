@@ -9615,7 +9615,21 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
 typedef struct coco__drop_scan {
     coco__run* run;
     coco_result rc;
+    coco__buf*  keys;            /* coco_bytes[] in run->batch_arena (coco__drop_key) */
 } coco__drop_scan;
+
+COCO__PRIVATE int coco__drop_key(void* user, coco_bytes k, coco_bytes v) {
+    coco__drop_scan* ds = (coco__drop_scan*)user;
+    coco_bytes c;
+    void* p = coco_arena_alloc(ds->run->batch_arena, k.len ? k.len : 1);
+    (void)v;
+    if (!p) { ds->rc = COCO_ERR_NOMEM; return 1; }
+    memcpy(p, k.ptr, k.len);
+    c.ptr = p;
+    c.len = k.len;
+    if (!coco__vpush(ds->keys, &c, sizeof c)) { ds->rc = COCO_ERR_NOMEM; return 1; }
+    return 0;
+}
 
 COCO__PRIVATE int coco__drop_collect(void* user, coco_bytes k, coco_bytes v) {
     coco__drop_scan* ds = (coco__drop_scan*)user;
@@ -9639,6 +9653,7 @@ COCO_API coco_result coco_app_drop(coco_app* app) {
     sd.prefix = coco__app_key(run.batch_arena, app, 'c', NULL);
     ds.run = &run;
     ds.rc = COCO_OK;
+    ds.keys = NULL;
     /* every component record becomes tombstones for its target states, atomically */
     if ((rc = coco_store_scan(app->env->store, &sd, coco__drop_collect, &ds)) != COCO_OK) goto out;
     if ((rc = ds.rc) != COCO_OK) goto out;
@@ -9653,11 +9668,28 @@ COCO_API coco_result coco_app_drop(coco_app* app) {
         goto out;
     }
     {
-        /* nothing left to revert: the app's remaining state (ids) goes too */
-        coco_bytes k = coco__app_key(run.batch_arena, app, 'n', NULL);
-        if ((rc = coco_store_txn_begin(app->env->store, &t)) != COCO_OK) goto out;
-        coco_txn_del(t, k.ptr, k.len);
-        rc = coco_txn_commit(t);
+        /* nothing left to revert: the app's remaining state (ids, container generations,
+           anything else under its prefix) goes too */
+        coco__buf keys;
+        coco_scan_desc all;
+        size_t i;
+        coco__buf_init(&keys, &app->env->a);
+        memset(&all, 0, sizeof all);
+        all.prefix.ptr = app->prefix;
+        all.prefix.len = app->prefix_len;
+        ds.rc = COCO_OK;
+        ds.keys = &keys;
+        rc = coco_store_scan(app->env->store, &all, coco__drop_key, &ds);
+        if (rc == COCO_OK) rc = ds.rc;
+        if (rc == COCO_OK && (rc = coco_store_txn_begin(app->env->store, &t)) == COCO_OK) {
+            for (i = 0; i < COCO__VLEN(keys, coco_bytes) && rc == COCO_OK; i++) {
+                coco_bytes* k = &COCO__VAT(keys, coco_bytes, i);
+                rc = coco_txn_del(t, k->ptr, k->len);
+            }
+            if (rc == COCO_OK) rc = coco_txn_commit(t);
+            else coco_txn_abort(t);
+        }
+        coco__buf_free(&keys);
     }
 out:
     coco__run_free(&run);

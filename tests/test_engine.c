@@ -1710,6 +1710,24 @@ static coco_result tables_open(world* w) {
 }
 
 /* TGT-06, TGT-08, COMP-06 (container before its children) */
+/* Keys of the state db that belong to app `name` (prefix "A" name NUL). */
+static int count_key(void* user, coco_bytes k, coco_bytes v) {
+    (void)k; (void)v;
+    ++*(int*)user;
+    return 0;
+}
+static int app_keys_left(world* w, const char* name) {
+    coco_scan_desc sd;
+    char prefix[64];
+    int n = 0;
+    size_t len = (size_t)snprintf(prefix, sizeof prefix, "A%s", name) + 1;
+    memset(&sd, 0, sizeof sd);
+    sd.prefix.ptr = prefix;
+    sd.prefix.len = len;
+    if (coco_store_scan(coco_env_store(w->env), &sd, count_key, &n) != COCO_OK) return -1;
+    return n;
+}
+
 static void tgt06_08_container_schema_changes_backfill(void) {
     world w;
     tdb_table* t;
@@ -1752,6 +1770,7 @@ static void tgt06_08_container_schema_changes_backfill(void) {
     REQUIRE(tables_open(&w) == COCO_OK);
     CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK);
     CHECK(tdb_find("docs") == NULL);
+    CHECK_INT_EQ(app_keys_left(&w, "app"), 0);      /* nothing of the app stays in the db */
     world_close(&w);
 }
 
