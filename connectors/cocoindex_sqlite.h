@@ -280,7 +280,10 @@ typedef struct coco_sqlite_hit {
    over every row (a fixed-size heap of k); rows whose vector is NULL are skipped.  A vector
    of another size fails with an error naming the table, column and key.  Cosine with a zero
    vector scores 0.  Key values live in `arena`, which also holds the scratch (O(k + dim)).
-   sqlite-vec is not needed (and not used) here.
+   sqlite-vec is not needed, and not used even when loaded: its scalar distance over the
+   same scan measured 1.45x slower (100k rows x 256 dims: 47 ms against 33 ms here;
+   bench/topk_vec.c, bench/RESULTS.md); only its vec0 index tables would be faster, and this
+   connector does not declare them (yet).
    Errors: COCO_ERR_INVALID_ARG (no such table or column, dim differs from the column's
    F32_BLOB(dim), NaN in the query), COCO_ERR_IO (SQLite), COCO_ERR_NOMEM; message in `err`.
    Thread-safety: the caller owns `db` for the call (a second connection while updates run). */
