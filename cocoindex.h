@@ -3097,6 +3097,7 @@ COCO__PRIVATE coco_result coco__enc_object(coco__enc* e, const coco_value* v, in
     coco__buf inner;
     coco__enc sub;
     coco_result rc;
+    unsigned char small[256];
     const coco_object_vtable* vt = v->u.obj.vt;
     if (!vt || !vt->memo_key)
         return coco__arena_fail(e->arena, COCO_ERR_INVALID_ARG,
@@ -3106,8 +3107,12 @@ COCO__PRIVATE coco_result coco__enc_object(coco__enc* e, const coco_value* v, in
                                 vt->type_name ? vt->type_name : "?");
     pair[0] = coco_str(vt->type_name ? vt->type_name : "");
     pair[1] = key;
-    /* the ext payload needs its length up front: encode the pair aside first */
+    /* the ext payload needs its length up front: encode the pair aside first (on the stack
+       when it is small) */
     coco__buf_init(&inner, &e->arena->a);
+    inner.ptr = small;
+    inner.cap = sizeof small;
+    inner.fixed = 1;
     sub.buf = &inner; sub.hasher = NULL; sub.arena = e->arena; sub.oom = 0;
     {
         coco_value lst = coco_list(pair, 2);
@@ -3118,7 +3123,7 @@ COCO__PRIVATE coco_result coco__enc_object(coco__enc* e, const coco_value* v, in
         coco__enc_ext_hdr(e, COCO__EXT_OBJECT, inner.len);
         coco__enc_put(e, inner.ptr, inner.len);
     }
-    coco__buf_free(&inner);
+    if (!inner.fixed) coco__buf_free(&inner);
     return rc;
 }
 
@@ -3193,8 +3198,13 @@ COCO_API coco_result coco_value_encode(coco_arena* arena, const coco_value* v, c
     coco__enc e;
     coco_result rc;
     void* p;
+    unsigned char small[512];
     if (!arena || !v || !out) return COCO_ERR_INVALID_ARG;
+    /* small values encode on the stack (no heap round trip), larger ones move to the heap */
     coco__buf_init(&b, &arena->a);
+    b.ptr = small;
+    b.cap = sizeof small;
+    b.fixed = 1;
     e.buf = &b; e.hasher = NULL; e.arena = arena; e.oom = 0;
     rc = coco__enc_value(&e, v, 0);
     if (rc == COCO_OK) {
@@ -3206,7 +3216,7 @@ COCO_API coco_result coco_value_encode(coco_arena* arena, const coco_value* v, c
             out->len = b.len;
         }
     }
-    coco__buf_free(&b);
+    if (!b.fixed) coco__buf_free(&b);
     return rc;
 }
 
@@ -5874,6 +5884,9 @@ typedef struct coco__task {
     const coco_fn*     fn;
     const coco_value*  args;
     size_t             nargs;
+    void             (*job)(void* user);   /* instead of a component: job(job_user) ...       */
+    void*              job_user;
+    size_t*            count;              /* ... counted here instead of parent->pending_kids */
 } coco__task;
 
 /* Worker pool for background mounts.  A thread waiting for its children runs queued tasks
@@ -5993,6 +6006,7 @@ typedef struct coco__run {
     coco__buf   gens;             /* coco__gen[]: container generations seen this run */
     coco__buf   hits;             /* coco_fp[]: memo-hit components (their states count as
                                      declared; loaded only if tombstones need the check) */
+    int         hits_lost;        /* some could not be recorded: no tombstone is processed */
 } coco__run;
 
 struct coco_ctx {
@@ -6017,6 +6031,7 @@ struct coco_ctx {
     coco__buf      idstates;      /* coco__idstate[] */
     int            in_memo;       /* depth of memoized coco_call frames */
     size_t         pending_kids;  /* background children not finished (under pool.m) */
+    struct coco__probe* probe;    /* mount-time memo checks of its children (coco__probe_keep) */
     coco_scoped_error_fn on_error;    /* coco_ctx_on_error */
     void*          on_error_user;
     coco_result    err_code;
@@ -6163,10 +6178,11 @@ COCO__PRIVATE coco_result coco__run_component(struct coco__run* run, coco_ctx* p
 
 /* Runs a dequeued task, then tells its parent; called without the pool lock. */
 COCO__PRIVATE void coco__task_run(coco_env* env, coco__task* t) {
-    coco__run_component(t->run, t->parent, &t->path, t->pathfp, t->fn, t->args, t->nargs,
-                        NULL, NULL);
+    if (t->job) t->job(t->job_user);
+    else coco__run_component(t->run, t->parent, &t->path, t->pathfp, t->fn, t->args, t->nargs,
+                             NULL, NULL);
     coco__mutex_lock(&env->pool.m);
-    t->parent->pending_kids--;
+    (*(t->count ? t->count : &t->parent->pending_kids))--;
     coco__cond_broadcast(&env->pool.done);
     coco__mutex_unlock(&env->pool.m);
     coco__free(&env->a, t, sizeof *t);
@@ -6253,7 +6269,7 @@ COCO__PRIVATE int coco__pool_push(coco_env* env, coco__task* t) {
         if (p->tail) p->tail->next = t; else p->head = t;
         p->tail = t;
         p->queued++;
-        t->parent->pending_kids++;
+        (*(t->count ? t->count : &t->parent->pending_kids))++;
         coco__cond_broadcast(&p->work);
         queued = 1;
     }
@@ -6261,12 +6277,12 @@ COCO__PRIVATE int coco__pool_push(coco_env* env, coco__task* t) {
     return queued ? 0 : -1;
 }
 
-/* Waits until every background child of `ctx` has finished, running queued tasks meanwhile. */
-COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
+/* Waits until *count (tasks pushed and not finished) is 0, running queued tasks meanwhile. */
+COCO__PRIVATE void coco__pool_wait(coco_env* env, size_t* count) {
     coco__pool* p = &env->pool;
     if (!p->nthreads) return;
     coco__mutex_lock(&p->m);
-    while (ctx->pending_kids > 0) {
+    while (*count > 0) {
         coco__task* t = coco__pool_pop(p);
         if (t) {
             coco__mutex_unlock(&p->m);
@@ -6277,6 +6293,11 @@ COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
         }
     }
     coco__mutex_unlock(&p->m);
+}
+
+/* Waits until every background child of `ctx` has finished, running queued tasks meanwhile. */
+COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
+    coco__pool_wait(env, &ctx->pending_kids);
 }
 
 /* ---- environment ---------------------------------------------------------------------------- */
@@ -6977,6 +6998,7 @@ COCO__PRIVATE coco_result coco__ctx_create(coco__run* run, coco_ctx* parent, con
     return COCO_OK;
 }
 
+COCO__PRIVATE void coco__probe_free(coco__run* run, struct coco__probe* pr);
 COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
     coco_env* env;
     size_t i;
@@ -6993,6 +7015,7 @@ COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
     coco__buf_free(&c->idstates);
     coco__map_free(&c->decl_set);
     coco__map_free(&c->kid_set);
+    coco__probe_free(c->run, c->probe);
     coco_arena_destroy(c->arena);
     coco__free(&env->a, c, sizeof *c);
 }
@@ -7610,6 +7633,45 @@ COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts*
     return coco_value_encode(ar, &m, out);
 }
 
+/* coco__rec_encode with p->kids = the list of `n` fingerprints, byte for byte, written
+   straight from `kids`: a parent of many children never builds them as values. */
+COCO__PRIVATE coco_result coco__rec_encode_kids(coco_arena* ar, coco__recparts* p,
+                                                const coco_fp* kids, size_t n, coco_bytes* out) {
+    coco_bytes rec;
+    const unsigned char* r;
+    unsigned char* o;
+    size_t hl, i, len;
+    coco_result rc;
+    p->kids = coco_list(NULL, 0);
+    if ((rc = coco__rec_encode(ar, p, &rec)) != COCO_OK) return rc;
+    r = (const unsigned char*)rec.ptr;
+    /* "c" is the first key: fixmap header, a1 'c', then the empty list 0x90 to replace */
+    if (rec.len < 4 || (r[0] & 0xf0) != 0x80 || r[1] != 0xa1 || r[2] != 'c' || r[3] != 0x90)
+        return coco__arena_fail(ar, COCO_ERR_INVALID_ARG, "component record layout");
+    hl = n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+    if ((uint64_t)n > 0xffffffffu || n > (SIZE_MAX - rec.len - hl) / 18) return COCO_ERR_LIMIT;
+    len = rec.len - 1 + hl + 18 * n;
+    if (!(o = (unsigned char*)coco_arena_alloc(ar, len))) return COCO_ERR_NOMEM;
+    memcpy(o, r, 3);
+    if (hl == 1) o[3] = (unsigned char)(0x90 | n);
+    else if (hl == 3) { o[3] = 0xdc; o[4] = (unsigned char)(n >> 8); o[5] = (unsigned char)n; }
+    else {
+        o[3] = 0xdd;
+        o[4] = (unsigned char)(n >> 24); o[5] = (unsigned char)(n >> 16);
+        o[6] = (unsigned char)(n >> 8);  o[7] = (unsigned char)n;
+    }
+    for (i = 0; i < n; i++) {     /* bin8 of 16 bytes each */
+        unsigned char* q = o + 3 + hl + 18 * i;
+        q[0] = 0xc4;
+        q[1] = 16;
+        memcpy(q + 2, kids[i].bytes, 16);
+    }
+    memcpy(o + 3 + hl + 18 * n, r + 4, rec.len - 4);
+    out->ptr = o;
+    out->len = len;
+    return COCO_OK;
+}
+
 typedef struct coco__oldidx { const coco_fp* tks; coco_fp f; } coco__oldidx;
 COCO__PRIVATE int coco__oldidx_eq(void* ctx, uint64_t val) {
     coco__oldidx* o = (coco__oldidx*)ctx;
@@ -7762,11 +7824,11 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         rp.states = states ? *states : coco_list(NULL, 0);
     }
     rp.targets = coco_list(fin_t, ndecl);
-    rp.kids = coco__fp_list(ar, (const coco_fp*)(void*)ctx->kids.ptr, nkids);
     rp.xents = coco_list((const coco_value*)(void*)ctx->xents.ptr, COCO__VLEN(ctx->xents, coco_value));
     rp.ids = coco__ids_val(ar, ctx, 0);
     rp.uuids = coco__ids_val(ar, ctx, 1);
-    if ((rc = coco__rec_encode(ar, &rp, &final_rec)) != COCO_OK) {
+    if ((rc = coco__rec_encode_kids(ar, &rp, (const coco_fp*)(void*)ctx->kids.ptr, nkids,
+                                    &final_rec)) != COCO_OK) {
         coco_ctx_fail(ctx, rc, "%s", coco_arena_errmsg(ar));
         goto done;
     }
@@ -7855,22 +7917,27 @@ COCO__PRIVATE coco_result coco__states_now(coco_ctx* ctx, const coco_value* args
 }
 
 /* Checks stored states against the objects among `args`: cheap level first, the expensive
-   one only where the cheap one changed.  Returns 1 when valid; *refreshed then holds the
+   one only where the cheap one changed (with `cheap_only`, a changed cheap state is an
+   answer of 0 instead: nothing is read).  Returns 1 when valid; *refreshed then holds the
    states to store (same as `stored` unless a cheap state was refreshed, *changed = 1). */
-COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size_t nargs,
-                                     const coco_value* stored, coco_value* refreshed,
-                                     int* changed) {
+COCO__PRIVATE int coco__states_valid_ex(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                        const coco_value* stored, coco_value* refreshed,
+                                        int* changed, int cheap_only) {
     coco__buf objs;
+    const coco_value* few[8];
     size_t i, n;
     int ok = 1;
     coco_value* items = NULL;
     *changed = 0;
     coco__buf_init(&objs, &ctx->run->env->a);
+    objs.ptr = (unsigned char*)(void*)few;       /* the usual handful of objects: no heap */
+    objs.cap = sizeof few;
+    objs.fixed = 1;
     for (i = 0; i < nargs; i++)
         if (coco__collect_objs(&args[i], &objs, 0)) { ok = 0; break; }
     n = COCO__VLEN(objs, const coco_value*);
     if (ok && n == 0) {
-        coco__buf_free(&objs);
+        if (!objs.fixed) coco__buf_free(&objs);
         *refreshed = coco_list(NULL, 0);
         return coco__list_len(stored) == 0;
     }
@@ -7885,6 +7952,7 @@ COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size
         if (coco__list_len(st) != 2 ||
             o->u.obj.vt->memo_state(o->u.obj.obj, 0, ctx->arena, &now) != COCO_OK) { ok = 0; break; }
         if (coco_value_eq(ctx->arena, &now, &st->u.list.items[0])) continue;
+        if (cheap_only) { ok = 0; break; }
         if (!(pair = (coco_value*)coco_arena_alloc(ctx->arena, 2 * sizeof *pair))) { ok = 0; break; }
         pair[0] = now;
         if (o->u.obj.vt->memo_state(o->u.obj.obj, 1, ctx->arena, &pair[1]) != COCO_OK ||
@@ -7892,9 +7960,14 @@ COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size
         items[i] = coco_list(pair, 2);   /* touched, same content: refresh the cheap state */
         *changed = 1;
     }
-    coco__buf_free(&objs);
+    if (!objs.fixed) coco__buf_free(&objs);
     if (ok) *refreshed = coco_list(items, n);
     return ok;
+}
+COCO__PRIVATE int coco__states_valid(coco_ctx* ctx, const coco_value* args, size_t nargs,
+                                     const coco_value* stored, coco_value* refreshed,
+                                     int* changed) {
+    return coco__states_valid_ex(ctx, args, nargs, stored, refreshed, changed, 0);
 }
 
 /* A memo hit whose cheap states were refreshed: rewrite the record with the new states only. */
@@ -8120,6 +8193,168 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
 }
 
+/* Scratch state of the mount-time memo checks of one component's children
+   (coco__probe_keep); belongs to the mounting component's thread. */
+typedef struct coco__probe {
+    coco_ctx*      c;            /* scratch context: its arena is emptied for every child      */
+    const coco_fn* fn;           /* the children's function, registered                        */
+    coco__buf      deps_ok;      /* an encoded dependency list found current (see below)       */
+    coco__buf      hits;         /* coco_fp[]: kept children with target states, for run->hits */
+    uint64_t       unchanged;    /* kept children of `fn` not yet in its counters              */
+} coco__probe;
+
+/* Hands the probe's kept children to the run: their target states count as declared
+   (coco__declare_hits), and their function's counters. */
+COCO__PRIVATE coco_result coco__probe_flush(coco__run* run, coco__probe* pr) {
+    coco_result rc = COCO_OK;
+    if (!pr) return COCO_OK;
+    if (pr->hits.len) {
+        coco__mutex_lock(&run->lock);
+        if (coco__buf_put(&run->hits, pr->hits.ptr, pr->hits.len)) {
+            rc = COCO_ERR_NOMEM;
+            run->hits_lost = 1;      /* a kept state could look undeclared: delete nothing */
+        }
+        coco__mutex_unlock(&run->lock);
+        pr->hits.len = 0;
+    }
+    if (pr->unchanged) {
+        coco__mutex_lock(&run->app->stats_m);
+        {
+            coco_fn_stats* st = coco__stats_for(run->app, pr->fn->name);
+            if (st) st->unchanged += pr->unchanged;
+        }
+        coco__mutex_unlock(&run->app->stats_m);
+        pr->unchanged = 0;
+    }
+    return rc;
+}
+
+COCO__PRIVATE void coco__probe_free(coco__run* run, coco__probe* pr) {
+    if (!pr) return;
+    coco__probe_flush(run, pr);
+    coco__buf_free(&pr->deps_ok);
+    coco__buf_free(&pr->hits);
+    coco__ctx_destroy(pr->c);
+    coco__free(&run->env->a, pr, sizeof *pr);
+}
+
+/* coco__deps_valid of the dependencies in the record loaded in `ctx`.  With a probe, an
+   encoded list found current before is current again without being decoded: a function's
+   logic fingerprint and a context value's never change during a run (functions are only ever
+   added); a list naming a container generation (kind 2, which a run may bump) is not kept. */
+COCO__PRIVATE int coco__deps_current(coco_ctx* ctx, coco__probe* pr) {
+    coco_bytes raw = coco__old_field(ctx, 'd');
+    const coco_value* d;
+    size_t i;
+    if (pr && raw.len && raw.len == pr->deps_ok.len &&
+        memcmp(raw.ptr, pr->deps_ok.ptr, raw.len) == 0)
+        return 1;
+    d = coco__raw_field(ctx, 'd');
+    if (!coco__deps_valid(ctx->run, d)) return 0;
+    if (pr) {
+        for (i = 0; i < coco__list_len(d); i++)
+            if (coco__list_at(d, i)->u.list.items[0].u.i == 2) return 1;
+        pr->deps_ok.len = 0;
+        if (coco__buf_put(&pr->deps_ok, raw.ptr, raw.len)) pr->deps_ok.len = 0;
+    }
+    return 1;
+}
+
+/* The memo test of a component whose record is loaded in `ctx`: a memoized function, not a
+   full reprocess, the same function and arguments (memo key `key`), every stored dependency
+   current, the objects' states unchanged (coco__states_valid_ex: *states, *refresh).  With a
+   probe (a check at mount time), only the cheap states are looked at: a changed one is not
+   a hit.  1 = a memo hit. */
+COCO__PRIVATE int coco__component_hit(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
+                                      size_t nargs, coco_fp key, coco__probe* pr,
+                                      coco_value* states, int* refresh) {
+    *refresh = 0;
+    return fn->memo && !ctx->run->full && ctx->old_bytes.ptr && coco__raw_key_is(ctx, key) &&
+           coco__deps_current(ctx, pr) &&
+           coco__states_valid_ex(ctx, args, nargs, coco__raw_field(ctx, 's'), states, refresh,
+                                 pr != NULL);
+}
+
+/* Notes a memo hit of the component at `pathfp`: its target states (`tb`, the encoded list
+   of its record) count as declared in this run (coco__declare_hits), and its function's
+   counters. */
+COCO__PRIVATE coco_result coco__note_hit(coco__run* run, coco_fp pathfp, coco_bytes tb,
+                                         const char* fname) {
+    if (tb.len > 1) {   /* a non-empty list of target states */
+        int pushed;
+        coco__mutex_lock(&run->lock);
+        pushed = coco__vpush(&run->hits, &pathfp, sizeof pathfp) != NULL;
+        coco__mutex_unlock(&run->lock);
+        if (!pushed) return COCO_ERR_NOMEM;
+    }
+    COCO__STAT(run, fname, unchanged);
+    return COCO_OK;
+}
+
+/* The probe of ctx's mount-time memo checks, its scratch arena emptied; NULL when it cannot
+   be made (the children then simply run). */
+COCO__PRIVATE coco__probe* coco__probe_new(coco_ctx* ctx) {
+    coco_env* env = ctx->run->env;
+    coco__probe* pr = (coco__probe*)coco__alloc(&env->a, sizeof *pr);
+    if (!pr) return NULL;
+    memset(pr, 0, sizeof *pr);
+    coco__buf_init(&pr->deps_ok, &env->a);
+    coco__buf_init(&pr->hits, &env->a);
+    if (coco__ctx_create(ctx->run, ctx, ctx->fn, &pr->c) != COCO_OK) {
+        coco__free(&env->a, pr, sizeof *pr);
+        return NULL;
+    }
+    return pr;
+}
+COCO__PRIVATE coco__probe* coco__probe_get(coco_ctx* ctx) {
+    if (!ctx->probe && !(ctx->probe = coco__probe_new(ctx))) return NULL;
+    coco_arena_reset(ctx->probe->c->arena);
+    return ctx->probe;
+}
+
+/* The memo check of a background child made at mount time, on the mounting thread.  When
+   `fn(args)` at `path` (fingerprint `pf`) is certainly a memo hit with every cheap state
+   unchanged, the child is kept as it is -- record, memo, children and target states carry
+   over, its states count as declared for the tombstone pass -- and it is neither queued nor
+   run: no context of its own, no worker hand-off.  Returns 1 then.  0 when anything is
+   uncertain (no record yet, other arguments, a stale dependency, a changed cheap state, any
+   failure): the child then runs as usual and makes the full check itself, content
+   fingerprints included.  Never 1 in a full reprocess.  `pr` from coco__probe_get(ctx). */
+COCO__PRIVATE int coco__probe_keep(coco_ctx* ctx, coco__probe* pr, const coco_value* path,
+                                   coco_fp pf, const coco_fn* fn, const coco_value* args,
+                                   size_t nargs) {
+    coco__run* run = ctx->run;
+    coco_ctx* p = pr->c;
+    coco_result rc = COCO_OK;
+    coco_fp key;
+    coco_value states;
+    coco_bytes tb;
+    int refresh;
+    if (pr->fn != fn) {
+        if (coco__probe_flush(run, pr) != COCO_OK || !coco__fn_reg(run->env, fn, &rc)) return 0;
+        pr->fn = fn;
+        pr->deps_ok.len = 0;
+    }
+    p->fn = fn;
+    p->pathfp = pf;
+    p->path = *path;
+    p->path_str = NULL;
+    p->old = NULL;
+    p->old_bytes.ptr = NULL;
+    p->old_bytes.len = 0;
+    p->old_indexed = 0;
+    p->err_code = COCO_OK;
+    p->err[0] = 0;
+    if (coco__load_record(p) != COCO_OK || !p->old_bytes.ptr ||
+        coco__args_fp(p->arena, fn->name, args, nargs, &key) != COCO_OK ||
+        !coco__component_hit(p, fn, args, nargs, key, pr, &states, &refresh) || refresh)
+        return 0;
+    tb = coco__old_field(p, 't');
+    if (tb.len > 1 && coco__buf_put(&pr->hits, pf.bytes, sizeof pf)) return 0;
+    pr->unchanged++;
+    return 1;
+}
+
 /* Runs (or skips, on a memo hit) the component `fn(args)` at `path`.  With ret_arena, the
    component's value is copied there into *ret_out. */
 COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
@@ -8145,22 +8380,13 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
                       coco_arena_errmsg(ctx->arena));
         goto fail;
     }
-    if (fn->memo && !run->full && ctx->old_bytes.ptr && coco__raw_key_is(ctx, key) &&
-        coco__deps_valid(run, coco__raw_field(ctx, 'd')) &&
-        coco__states_valid(ctx, args, nargs, coco__raw_field(ctx, 's'), &states, &refresh)) {
+    if (coco__component_hit(ctx, fn, args, nargs, key, NULL, &states, &refresh)) {
         /* memo hit: the subtree stays as it is; nothing is written (but refreshed states) */
-        int pushed;
-        coco_bytes tb = coco__old_field(ctx, 't');
         if (refresh && ((rc = coco__decode_old(ctx)) != COCO_OK ||
                         (rc = coco__refresh_states(ctx, &states)) != COCO_OK))
             goto out;
-        if (tb.len > 1) {   /* a non-empty list of target states */
-            coco__mutex_lock(&run->lock);
-            pushed = coco__vpush(&run->hits, &ctx->pathfp, sizeof ctx->pathfp) != NULL;
-            coco__mutex_unlock(&run->lock);
-            if (!pushed) { rc = COCO_ERR_NOMEM; goto out; }
-        }
-        COCO__STAT(run, fn->name, unchanged);
+        if ((rc = coco__note_hit(run, ctx->pathfp, coco__old_field(ctx, 't'), fn->name)) != COCO_OK)
+            goto out;
         if (ret_arena) {
             const coco_value* r = coco__raw_field(ctx, 'r');
             rc = coco_value_copy(ret_arena, r ? r : &ret, ret_out);
@@ -8201,18 +8427,43 @@ out:
     return rc;
 }
 
-COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
-                                      const coco_fn* fn, const coco_value* args, size_t nargs,
-                                      int want, coco_value* ret) {
+/* The path  ctx's path + suffix  in `ar`; the suffix keys are copied unless `shallow`. */
+COCO__PRIVATE coco_result coco__child_path(coco_ctx* ctx, coco_arena* ar, const coco_value* suffix,
+                                           size_t nsuffix, int shallow, coco_value* path) {
+    size_t n = coco__list_len(&ctx->path), i;
+    coco_value* items = (coco_value*)coco_arena_alloc(ar, (n + nsuffix) * sizeof *items);
+    coco_result rc;
+    if (!items) return COCO_ERR_NOMEM;
+    for (i = 0; i < n; i++) items[i] = ctx->path.u.list.items[i];
+    for (i = 0; i < nsuffix; i++) {  /* the key may live on the caller's stack: copy it */
+        if (shallow) items[n + i] = suffix[i];
+        else if ((rc = coco_value_copy(ar, &suffix[i], &items[n + i])) != COCO_OK) return rc;
+    }
+    *path = coco_list(items, n + nsuffix);
+    return COCO_OK;
+}
+
+/* A child already looked at by coco_mount_each's memo checks (coco__pjob_run). */
+typedef struct coco__pre {
+    coco_fp pf;                   /* its path fingerprint */
+    int     checked;              /* 0: not looked at (pf unset): coco__mount decides */
+    int     kept;                 /* 1: kept by coco__probe_keep; 0: it must run */
+} coco__pre;
+
+COCO__PRIVATE coco_result coco__mount_pre(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
+                                          const coco_fn* fn, const coco_value* args,
+                                          size_t nargs, int want, coco_value* ret,
+                                          const coco__pre* pre) {
     coco__run* run;
-    size_t n, i;
-    coco_value* items;
+    size_t i;
     coco_value path;
     coco_fp pf;
     coco__fpset_eq eq;
     coco__map_slot* s;
     coco_result rc;
     uint64_t fails;
+    coco__probe* probe = NULL;
+    coco_arena* ar;
     if (!ctx || !fn || (nargs && !args)) return COCO_ERR_INVALID_ARG;
     run = ctx->run;
     if (ctx->in_memo)
@@ -8225,27 +8476,44 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
             return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "child key of kind %d under %s: a "
                                  "path key is null, bool, int, string, bytes, uuid, symbol or a "
                                  "list of those", (int)suffix[i].kind, coco_ctx_path(ctx));
-    n = coco__list_len(&ctx->path);
-    if (!(items = (coco_value*)coco_arena_alloc(ctx->arena, (n + nsuffix) * sizeof *items)))
-        return COCO_ERR_NOMEM;
-    for (i = 0; i < n; i++) items[i] = ctx->path.u.list.items[i];
-    for (i = 0; i < nsuffix; i++)   /* the key may live on the caller's stack: copy it */
-        if ((rc = coco_value_copy(ctx->arena, &suffix[i], &items[n + i])) != COCO_OK) return rc;
-    path = coco_list(items, n + nsuffix);
-    if ((rc = coco_value_fp(ctx->arena, &path, &pf)) != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "child path under %s: %s", coco_ctx_path(ctx),
-                             coco_arena_errmsg(ctx->arena));
+    if (pre) {
+        pf = pre->pf;
+        ar = ctx->arena;
+        path = coco_null();       /* built below only where it is needed */
+    } else {
+        /* a memoized background child is checked here first (coco__probe_keep): its path is
+           built in the probe's scratch arena and copied only when the child must run */
+        probe = !want && fn->memo && !run->full ? coco__probe_get(ctx) : NULL;
+        ar = probe ? probe->c->arena : ctx->arena;
+        if ((rc = coco__child_path(ctx, ar, suffix, nsuffix, probe != NULL, &path)) != COCO_OK)
+            return rc;
+        if ((rc = coco_value_fp(ar, &path, &pf)) != COCO_OK)
+            return coco_ctx_fail(ctx, rc, "child path under %s: %s", coco_ctx_path(ctx),
+                                 coco_arena_errmsg(ar));
+    }
     eq.arr = (const coco_fp*)(void*)ctx->kids.ptr;
     eq.f = pf;
     if (coco__map_reserve1(&ctx->kid_set)) return COCO_ERR_NOMEM;
     s = coco__map_find(&ctx->kid_set, coco__fp_hash(pf), coco__fpset_eqfn, &eq);
-    if (s->val)
+    if (s->val) {
+        if (pre && coco__child_path(ctx, ar, suffix, nsuffix, 1, &path) != COCO_OK)
+            return COCO_ERR_NOMEM;
         return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "duplicate child path %s: mounted twice "
-                             "under %s", coco__render_path(ctx->arena, &path), coco_ctx_path(ctx));
+                             "under %s", coco__render_path(ar, &path), coco_ctx_path(ctx));
+    }
     if (!coco__vpush(&ctx->kids, &pf, sizeof pf)) return COCO_ERR_NOMEM;
     s->hash = coco__fp_hash(pf);
     s->val = COCO__VLEN(ctx->kids, coco_fp);
     ctx->kid_set.count++;
+    if (pre) {
+        if (pre->kept) return COCO_OK;
+        if ((rc = coco__child_path(ctx, ctx->arena, suffix, nsuffix, 0, &path)) != COCO_OK)
+            return rc;
+    } else if (probe) {
+        coco_value shallow = path;
+        if (coco__probe_keep(ctx, probe, &shallow, pf, fn, args, nargs)) return COCO_OK;
+        if ((rc = coco_value_copy(ctx->arena, &shallow, &path)) != COCO_OK) return rc;
+    }
     if (!want) {
         /* background: the task gets its own copy of the arguments, in this arena */
         coco__task* t = (coco__task*)coco__alloc(&run->env->a, sizeof *t);
@@ -8281,6 +8549,12 @@ COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, s
                              coco__render_path(ctx->arena, &path), run->last_err[0] ?
                              run->last_err : coco_result_str(rc));
     return COCO_OK;
+}
+
+COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
+                                      const coco_fn* fn, const coco_value* args, size_t nargs,
+                                      int want, coco_value* ret) {
+    return coco__mount_pre(ctx, suffix, nsuffix, fn, args, nargs, want, ret, NULL);
 }
 
 COCO_API coco_result coco_mount(coco_ctx* ctx, coco_value key, const coco_fn* fn,
@@ -8335,18 +8609,111 @@ COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn
     return coco__mount(ctx, &key, 1, fn, args, nargs, 1, ret ? ret : &dummy);
 }
 
+/* One chunk of coco_mount_each's memo checks (coco__probe_keep), on any thread of the pool:
+   children [from, to) get their path fingerprint and their answer in pre[]. */
+typedef struct coco__pjob {
+    coco_ctx*         ctx;        /* the mounting component: only read here */
+    const coco_fn*    fn;
+    const coco_value* keys;       /* the caller's arrays: valid until coco_mount_each returns */
+    const coco_value* items;
+    size_t            from, to;
+    coco__pre*        pre;
+} coco__pjob;
+
+COCO__PRIVATE void coco__pjob_run(void* user) {
+    coco__pjob* j = (coco__pjob*)user;
+    coco__probe* pr = coco__probe_new(j->ctx);
+    coco_value suffix[2], path;
+    size_t i;
+    if (!pr) return;              /* nothing checked: coco__mount checks them one by one */
+    suffix[0] = coco_symbol(j->fn->name);
+    for (i = j->from; i < j->to; i++) {
+        coco__pre* e = &j->pre[i];
+        coco_arena_reset(pr->c->arena);
+        suffix[1] = j->keys[i];
+        if (!coco__is_key_kind(&suffix[1], 0) ||
+            coco__child_path(j->ctx, pr->c->arena, suffix, 2, 1, &path) != COCO_OK ||
+            coco_value_fp(pr->c->arena, &path, &e->pf) != COCO_OK)
+            continue;             /* left to coco__mount (which reports what is wrong) */
+        e->kept = coco__probe_keep(j->ctx, pr, &path, e->pf, j->fn, &j->items[i], 1);
+        e->checked = 1;
+    }
+    coco__probe_free(j->ctx->run, pr);
+}
+
+#define COCO__CHECK_MIN 512       /* coco_mount_each: children checked on the pool from here */
+
+/* coco_mount_each of a memoized function with many children and workers to share the work:
+   the memo checks of the children (coco__probe_keep) run on the pool in chunks first, then
+   the children are registered in order and only those not kept are mounted.  Returns 1 when
+   it did the job (*rc), 0 when the plain loop should. */
+COCO__PRIVATE int coco__mount_each_checked(coco_ctx* ctx, const coco_fn* fn,
+                                           const coco_value* keys, const coco_value* items,
+                                           size_t n, coco_result* rc) {
+    coco__run* run = ctx->run;
+    coco_env* env = run->env;
+    size_t chunk, njobs, k, i, pending = 0;
+    coco__pjob* jobs;
+    coco__pre* pre;
+    coco_value suffix[2];
+    if (n < COCO__CHECK_MIN || !fn->memo || run->full || ctx->in_memo || !env->pool.nthreads)
+        return 0;
+    chunk = n / (4 * ((size_t)env->pool.nthreads + 1)) + 1;
+    if (chunk < 256) chunk = 256;
+    njobs = (n + chunk - 1) / chunk;
+    pre = (coco__pre*)coco__alloc(&env->a, n * sizeof *pre);
+    jobs = (coco__pjob*)coco__alloc(&env->a, njobs * sizeof *jobs);
+    if (!pre || !jobs) {
+        coco__free(&env->a, pre, n * sizeof *pre);
+        coco__free(&env->a, jobs, njobs * sizeof *jobs);
+        return 0;
+    }
+    memset(pre, 0, n * sizeof *pre);
+    for (k = 0; k < njobs; k++) {
+        coco__pjob* j = &jobs[k];
+        coco__task* t = (coco__task*)coco__alloc(&env->a, sizeof *t);
+        j->ctx = ctx; j->fn = fn; j->keys = keys; j->items = items; j->pre = pre;
+        j->from = k * chunk;
+        j->to = j->from + chunk < n ? j->from + chunk : n;
+        if (t) {
+            memset(t, 0, sizeof *t);
+            t->run = run; t->parent = ctx; t->job = coco__pjob_run; t->job_user = j;
+            t->count = &pending;
+            if (coco__pool_push(env, t) == 0) continue;
+            coco__free(&env->a, t, sizeof *t);
+        }
+        coco__pjob_run(j);        /* no room in the queue: this thread checks them */
+    }
+    coco__pool_wait(env, &pending);
+    *rc = COCO_OK;
+    suffix[0] = coco_symbol(fn->name);
+    for (i = 0; i < n && *rc == COCO_OK; i++) {
+        suffix[1] = keys[i];
+        *rc = coco__mount_pre(ctx, suffix, 2, fn, &items[i], 1, 0, NULL,
+                              pre[i].checked ? &pre[i] : NULL);
+    }
+    coco__free(&env->a, pre, n * sizeof *pre);
+    coco__free(&env->a, jobs, njobs * sizeof *jobs);
+    return 1;
+}
+
 COCO_API coco_result coco_mount_each(coco_ctx* ctx, const coco_fn* fn, const coco_value* keys,
                                      const coco_value* items, size_t n) {
     size_t i;
     coco_value suffix[2];
     coco_result rc;
     if (!ctx || !fn || (n && (!keys || !items))) return COCO_ERR_INVALID_ARG;
-    suffix[0] = coco_symbol(fn->name);
-    for (i = 0; i < n; i++) {
-        suffix[1] = keys[i];
-        if ((rc = coco__mount(ctx, suffix, 2, fn, &items[i], 1, 0, NULL)) != COCO_OK) return rc;
+    if (coco__mount_each_checked(ctx, fn, keys, items, n, &rc)) {
+        if (rc != COCO_OK) return rc;
+    } else {
+        suffix[0] = coco_symbol(fn->name);
+        for (i = 0; i < n; i++) {
+            suffix[1] = keys[i];
+            if ((rc = coco__mount(ctx, suffix, 2, fn, &items[i], 1, 0, NULL)) != COCO_OK)
+                return rc;
+        }
     }
-    return COCO_OK;
+    return coco__probe_flush(ctx->run, ctx->probe);   /* counters visible as it returns */
 }
 
 /* Runs the queued requests of `r` (up to its batch size) as one batch; caller holds r->m and
@@ -8788,6 +9155,7 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     if ((rc = ts.rc) != COCO_OK) goto out;
     n = COCO__VLEN(tombs, coco__tomb);
     if (!n) goto out;
+    if (run->hits_lost) { rc = COCO_ERR_NOMEM; goto out; }   /* retried next run */
     if ((rc = coco__declare_hits(run)) != COCO_OK) goto out;
     {
         /* states inside containers go before their containers: deepest target names first */

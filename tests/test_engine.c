@@ -1177,6 +1177,326 @@ static void memo10_touch_refreshes_state_content_change_reruns(void) {
 }
 
 
+/* ---- mount-time memo checks: unchanged children are kept without running ------------------- */
+/* Files with a two-level memo state ([size, mtime], then the content's fingerprint), mounted
+   with coco_mount_each under a memoized child.  Sizes: a few children (checked one by one as
+   they are mounted) and many (checked in chunks on the pool before they are mounted). */
+#define MC_MAX 800
+typedef struct mc_file { char rel[24]; char content[32]; long mtime; int runs, expensive; } mc_file;
+static mc_file g_mc[MC_MAX];
+static int g_nmc;
+static int g_mc_runs;
+static int g_mc_use_ctx;                 /* 1: the child reads the context key "model" */
+static const size_t mc_sizes[] = { 6, 700 };
+
+static coco_result mc_key(const void* o, coco_arena* ar, coco_value* out) {
+    (void)ar;
+    *out = coco_str(((const mc_file*)o)->rel);
+    return COCO_OK;
+}
+static coco_result mc_state(const void* o, int level, coco_arena* ar, coco_value* out) {
+    mc_file* f = (mc_file*)(void*)(uintptr_t)o;
+    if (level == 0) {
+        coco_value* two = (coco_value*)coco_arena_alloc(ar, 2 * sizeof *two);
+        if (!two) return COCO_ERR_NOMEM;
+        two[0] = coco_int((int64_t)strlen(f->content));
+        two[1] = coco_int(f->mtime);
+        *out = coco_list(two, 2);
+    } else {
+        coco_fp fp = coco_fp_of(f->content, strlen(f->content));
+        unsigned char* b = (unsigned char*)coco_arena_alloc(ar, 16);
+        if (!b) return COCO_ERR_NOMEM;
+        BUMP(f->expensive);
+        memcpy(b, fp.bytes, 16);
+        *out = coco_bytes_val(b, 16);
+    }
+    return COCO_OK;
+}
+static const coco_object_vtable mc_vt = { "mc_file", mc_key, mc_state };
+static coco_fn mc_child_fn;
+static coco_result mc_child(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    mc_file* f = (mc_file*)(void*)(uintptr_t)a[0].u.obj.obj;
+    coco_result rc;
+    (void)n; (void)r;
+    BUMP(g_mc_runs);
+    BUMP(f->runs);
+    if (g_mc_use_ctx && !coco_use(ctx, "model")) return COCO_ERR_NOT_FOUND;
+    rc = coco_declare(ctx, g_tgt, coco_str(f->rel), coco_str(f->content));
+    if (rc == COCO_OK && f->rel[0] == 's')   /* "s..." files also declare one shared key */
+        rc = coco_declare(ctx, g_tgt, coco_str("shared"), coco_str("S"));
+    return rc;
+}
+static coco_result mc_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_value* keys = (coco_value*)coco_arena_alloc(coco_ctx_arena(ctx), MC_MAX * sizeof *keys);
+    coco_value* items = (coco_value*)coco_arena_alloc(coco_ctx_arena(ctx), MC_MAX * sizeof *items);
+    int i;
+    (void)a; (void)n; (void)r;
+    if (!keys || !items) return COCO_ERR_NOMEM;
+    for (i = 0; i < g_nmc; i++) {
+        keys[i] = coco_str(g_mc[i].rel);
+        items[i] = coco_object(&mc_vt, &g_mc[i]);
+    }
+    return coco_mount_each(ctx, &mc_child_fn, keys, items, (size_t)g_nmc);
+}
+static const coco_fn mc_main_fn = { "mc_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, mc_main };
+
+static void mc_files(size_t n) {
+    size_t i;
+    memset(g_mc, 0, sizeof g_mc);
+    for (i = 0; i < n; i++) {
+        snprintf(g_mc[i].rel, sizeof g_mc[i].rel, "f%04d.md", (int)i);
+        snprintf(g_mc[i].content, sizeof g_mc[i].content, "c%d", (int)i);
+        g_mc[i].mtime = 1000 + (long)i;
+    }
+    g_nmc = (int)n;
+    g_mc_runs = 0;
+    g_mc_use_ctx = 0;
+    memset(&mc_child_fn, 0, sizeof mc_child_fn);
+    mc_child_fn.name = "mc_child";
+    mc_child_fn.version = 1;
+    mc_child_fn.memo = 1;
+    mc_child_fn.body = mc_child;
+}
+/* a world with several workers, so the chunked checks run on the pool even on one CPU */
+static coco_result mc_open(world* w) {
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_result rc;
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = w->db;
+    ed.sync = COCO_SYNC_NONE;
+    ed.threads = 3;
+    if ((rc = coco_env_open(&ed, &w->env)) != COCO_OK) return rc;
+    if ((rc = coco_target_register(w->env, "mem", &mt_vt, &T, &g_tgt)) != COCO_OK) return rc;
+    memset(&ad, 0, sizeof ad);
+    ad.name = "app";
+    ad.main = &mc_main_fn;
+    ad.arg = coco_null();
+    return coco_app_create(w->env, &ad, &w->app);
+}
+static int mc_expensive(void) {
+    int i, e = 0;
+    for (i = 0; i < g_nmc; i++) e += g_mc[i].expensive;
+    return e;
+}
+static void mc_update_expect(world* w, int runs, uint64_t unchanged, int line) {
+    coco_stats st;
+    const coco_fn_stats* cs;
+    int before = g_mc_runs;
+    CHECK_INT_EQ(coco_app_update(w->app, NULL, &st), COCO_OK);
+    cs = stat_of(&st, "mc_child");
+    if (g_mc_runs - before != runs || !cs || cs->unchanged != unchanged)
+        printf("# line %d: %d runs (want %d), %llu unchanged (want %llu)\n", line,
+               g_mc_runs - before, runs, cs ? (unsigned long long)cs->unchanged : 0ull,
+               (unsigned long long)unchanged);
+    CHECK_INT_EQ(g_mc_runs - before, runs);
+    CHECK(cs != NULL && cs->unchanged == unchanged);
+    CHECK(cs != NULL && cs->started == (uint64_t)runs);
+}
+
+/* An unchanged child is kept without running and without reading content; a change of size
+   or of mtime is never skipped; a touch (mtime only) re-runs nothing and refreshes the state. */
+static void mc_unchanged_kept_changed_size_or_mtime_reruns(void) {
+    size_t z, i;
+    for (z = 0; z < sizeof mc_sizes / sizeof *mc_sizes; z++) {
+        size_t n = mc_sizes[z];
+        world w;
+        coco_stats st;
+        world_new(&w);
+        mc_files(n);
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        CHECK_INT_EQ(T.inserts, (int)n);
+        mt_reset_counts(&T);
+        for (i = 0; i < n; i++) g_mc[i].expensive = 0;
+        CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);   /* the no-op */
+        CHECK_INT_EQ(g_mc_runs, (int)n);
+        CHECK_INT_EQ(mc_expensive(), 0);                           /* no content read */
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        CHECK_INT_EQ((int)st.commits, 0);
+        CHECK(stat_of(&st, "mc_child") && stat_of(&st, "mc_child")->unchanged == n);
+        /* size changes, mtime does not */
+        snprintf(g_mc[3].content, sizeof g_mc[3].content, "c3+");
+        mc_update_expect(&w, 1, n - 1, __LINE__);
+        CHECK_INT_EQ(g_mc[3].runs, 2);
+        CHECK_STR_EQ(mt_get(&T, "f0003.md"), "c3+");
+        /* mtime changes, size does not */
+        snprintf(g_mc[5].content, sizeof g_mc[5].content, "X5");
+        g_mc[5].mtime++;
+        mc_update_expect(&w, 1, n - 1, __LINE__);
+        CHECK_INT_EQ(g_mc[5].runs, 2);
+        CHECK_STR_EQ(mt_get(&T, "f0005.md"), "X5");
+        /* touched: same content, new mtime */
+        g_mc[1].mtime += 7;
+        g_mc[1].expensive = 0;
+        mt_reset_counts(&T);
+        CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+        CHECK_INT_EQ(g_mc[1].runs, 1);
+        CHECK_INT_EQ(g_mc[1].expensive, 1);
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        CHECK_INT_EQ((int)st.commits, 1);                          /* the refreshed state */
+        mc_update_expect(&w, 0, n, __LINE__);
+        CHECK_INT_EQ(g_mc[1].expensive, 1);                        /* cheap again */
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        world_close(&w);
+    }
+}
+
+/* A logic change (version), a deps change and a change of a context value the children read
+   re-run every child. */
+static void mc_logic_deps_and_context_changes_rerun_all(void) {
+    size_t z;
+    for (z = 0; z < sizeof mc_sizes / sizeof *mc_sizes; z++) {
+        size_t n = mc_sizes[z];
+        world w;
+        coco_value d1 = coco_str("prompt 1"), d2 = coco_str("prompt 2");
+        coco_value m1 = coco_str("model-1"), m2 = coco_str("model-2");
+        world_new(&w);
+        mc_files(n);
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mc_update_expect(&w, 0, n, __LINE__);
+        world_close(&w);
+        /* a new env sees the function's new version or deps (registered once per env) */
+        mc_child_fn.version = 2;
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mc_update_expect(&w, 0, n, __LINE__);
+        world_close(&w);
+        mc_child_fn.deps = &d1;
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mc_update_expect(&w, 0, n, __LINE__);
+        world_close(&w);
+        mc_child_fn.deps = &d2;
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        world_close(&w);
+        mc_child_fn.deps = NULL;
+        /* context: the children read "model" (change detection on) */
+        g_mc_use_ctx = 1;
+        REQUIRE(mc_open(&w) == COCO_OK);
+        REQUIRE(coco_env_provide(w.env, "model", (void*)"m", &m1, 1) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mc_update_expect(&w, 0, n, __LINE__);
+        world_close(&w);
+        REQUIRE(mc_open(&w) == COCO_OK);
+        REQUIRE(coco_env_provide(w.env, "model", (void*)"m", &m2, 1) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mc_update_expect(&w, 0, n, __LINE__);
+        world_close(&w);
+    }
+}
+
+/* A deleted file's states go; the kept siblings' states stay, also a state that the deleted
+   file's child and a kept child both declared (the kept child still holds it). */
+static void mc_deleted_file_outputs_removed_kept_siblings_stay(void) {
+    size_t z;
+    for (z = 0; z < sizeof mc_sizes / sizeof *mc_sizes; z++) {
+        size_t n = mc_sizes[z];
+        world w;
+        coco_stats st;
+        world_new(&w);
+        mc_files(n);
+        snprintf(g_mc[0].rel, sizeof g_mc[0].rel, "s0000.md");
+        snprintf(g_mc[1].rel, sizeof g_mc[1].rel, "s0001.md");
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        CHECK_STR_EQ(mt_get(&T, "shared"), "S");
+        memmove(&g_mc[0], &g_mc[1], (size_t)(g_nmc - 1) * sizeof g_mc[0]);   /* s0000 goes */
+        g_nmc--;
+        mt_reset_counts(&T);
+        mc_update_expect(&w, 0, n - 1, __LINE__);
+        CHECK_INT_EQ(T.deletes, 1);
+        CHECK(mt_get(&T, "s0000.md") == NULL);
+        CHECK_STR_EQ(mt_get(&T, "shared"), "S");
+        CHECK_STR_EQ(mt_get(&T, "s0001.md"), "c1");
+        CHECK_STR_EQ(mt_get(&T, "f0005.md"), "c5");
+        mt_reset_counts(&T);
+        CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        CHECK_INT_EQ((int)st.commits, 0);
+        g_nmc = 2;                                                  /* most files go */
+        mt_reset_counts(&T);
+        mc_update_expect(&w, 0, 2, __LINE__);
+        CHECK_INT_EQ(T.deletes, (int)n - 3);
+        CHECK_STR_EQ(mt_get(&T, "shared"), "S");
+        CHECK(mt_get(&T, "f0005.md") == NULL);
+        world_close(&w);
+    }
+}
+
+/* A full reprocess runs every child again and re-applies every state. */
+static void mc_full_reprocess_reruns_everything(void) {
+    size_t z;
+    for (z = 0; z < sizeof mc_sizes / sizeof *mc_sizes; z++) {
+        size_t n = mc_sizes[z];
+        world w;
+        coco_update_desc ud;
+        world_new(&w);
+        mc_files(n);
+        REQUIRE(mc_open(&w) == COCO_OK);
+        mc_update_expect(&w, (int)n, 0, __LINE__);
+        mt_reset_counts(&T);
+        memset(&ud, 0, sizeof ud);
+        ud.full_reprocess = 1;
+        CHECK_INT_EQ(coco_app_update(w.app, &ud, NULL), COCO_OK);
+        CHECK_INT_EQ(g_mc_runs, 2 * (int)n);
+        CHECK_INT_EQ(T.updates, (int)n);
+        mt_reset_counts(&T);
+        mc_update_expect(&w, 0, n, __LINE__);
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        world_close(&w);
+    }
+}
+
+/* Two children at the same path among many: the error names it, as with a few. */
+static void mc_duplicate_key_among_many_is_an_error(void) {
+    world w;
+    world_new(&w);
+    mc_files(700);
+    REQUIRE(mc_open(&w) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    snprintf(g_mc[600].rel, sizeof g_mc[600].rel, "f0007.md");
+    CHECK(update(&w) != COCO_OK);
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "duplicate child path");
+    CHECK_INT_EQ(T.deletes, 0);                  /* the failed parent deletes nothing */
+    world_close(&w);
+}
+
+/* A parent's record lists its children as written by the value encoder, byte for byte (an
+   unchanged parent is recognised by comparing bytes). */
+static void mc_children_list_encodes_like_values(void) {
+    static const size_t counts[] = { 0, 1, 15, 16, 300, 65535, 65536, 70000 };
+    coco_arena* ar;
+    coco_fp* fps;
+    size_t c, i;
+    REQUIRE(coco_arena_create(NULL, &ar) == COCO_OK);
+    fps = (coco_fp*)malloc(70000 * sizeof *fps);
+    REQUIRE(fps != NULL);
+    for (i = 0; i < 70000; i++) fps[i] = coco_fp_of(&i, sizeof i);
+    for (c = 0; c < sizeof counts / sizeof *counts; c++) {
+        int memo;
+        for (memo = 0; memo < 2; memo++) {
+            coco__recparts rp;
+            coco_value path = coco_list(NULL, 0), none = coco_list(NULL, 0);
+            coco_bytes a, b;
+            memset(&rp, 0, sizeof rp);
+            rp.path = path; rp.fn = coco_str("f"); rp.memo = memo;
+            rp.memo_key = coco_bytes_val(fps[0].bytes, 16); rp.deps = none; rp.ret = coco_int(7);
+            rp.states = none; rp.targets = none; rp.xents = none; rp.ids = none; rp.uuids = none;
+            REQUIRE(coco__rec_encode_kids(ar, &rp, fps, counts[c], &a) == COCO_OK);
+            rp.kids = coco__fp_list(ar, fps, counts[c]);
+            REQUIRE(coco__rec_encode(ar, &rp, &b) == COCO_OK);
+            CHECK_INT_EQ((int)a.len, (int)b.len);
+            CHECK(a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0);
+        }
+        coco_arena_reset(ar);
+    }
+    free(fps);
+    coco_arena_destroy(ar);
+}
+
 /* ---- live mode --------------------------------------------------------------------------------- */
 #if !defined(COCO_NO_THREADS)
 #include <pthread.h>
@@ -2095,6 +2415,12 @@ int main(int argc, char** argv) {
     RUN(id03_uuids_are_stable_and_distinct);
     RUN(tgt_many_declarations_cost_linear_memory);
     RUN(tgt_root_apply_failure_fails_the_update);
+    RUN(mc_unchanged_kept_changed_size_or_mtime_reruns);
+    RUN(mc_logic_deps_and_context_changes_rerun_all);
+    RUN(mc_deleted_file_outputs_removed_kept_siblings_stay);
+    RUN(mc_full_reprocess_reruns_everything);
+    RUN(mc_duplicate_key_among_many_is_an_error);
+    RUN(mc_children_list_encodes_like_values);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
