@@ -2047,6 +2047,19 @@ static int app_keys_left(world* w, const char* name) {
     if (coco_store_scan(coco_env_store(w->env), &sd, count_key, &n) != COCO_OK) return -1;
     return n;
 }
+/* Keys of app `name` with the tag `tag` ('c' component records, 'z' tombstones, ...). */
+static int app_keys_tagged(world* w, const char* name, char tag) {
+    coco_scan_desc sd;
+    char prefix[64];
+    int n = 0;
+    size_t len = (size_t)snprintf(prefix, sizeof prefix, "A%s", name) + 1;
+    prefix[len++] = tag;
+    memset(&sd, 0, sizeof sd);
+    sd.prefix.ptr = prefix;
+    sd.prefix.len = len;
+    if (coco_store_scan(coco_env_store(w->env), &sd, count_key, &n) != COCO_OK) return -1;
+    return n;
+}
 
 static void tgt06_08_container_schema_changes_backfill(void) {
     world w;
@@ -2218,6 +2231,69 @@ static void comp07_map_call_in_order_without_children(void) {
     CHECK_INT_EQ(update(&w), COCO_OK);
     coco_store_stats_get(coco_env_store(w.env), &ss);
     CHECK_INT_EQ(ss.keys, 1);                         /* the root's record only */
+    world_close(&w);
+}
+
+/* A tombstone kept for a later run (its target is not registered, or its delete failed) is
+   retried by runs that change nothing (so no run may skip the tombstone pass just because
+   nothing disappeared in it). */
+static mem_target T2;
+static coco_target* g_other;
+static int g_tm_mode;                  /* 0: "a" and "o"; 1: "a" only; 2: neither */
+static coco_result tm_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc = COCO_OK;
+    (void)a; (void)n; (void)r;
+    if (g_tm_mode < 2) rc = coco_declare(ctx, g_tgt, coco_str("a"), coco_str("A"));
+    if (rc == COCO_OK && g_tm_mode == 0) rc = coco_declare(ctx, g_other, coco_str("o"), coco_str("O"));
+    return rc;
+}
+static const coco_fn tm_fn = { "tm_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, tm_main };
+static coco_result tm_open(world* w, int with_other) {
+    coco_result rc = world_open(w, &tm_fn, "app");
+    if (rc == COCO_OK && with_other) rc = coco_target_register(w->env, "other", &mt_vt, &T2, &g_other);
+    return rc;
+}
+static void tomb_kept_ones_are_retried_by_runs_that_change_nothing(void) {
+    world w;
+    coco_stats st;
+    world_new(&w);
+    memset(&T2, 0, sizeof T2);
+    g_tm_mode = 0;
+    REQUIRE(tm_open(&w, 1) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_STR_EQ(mt_get(&T2, "o"), "O");
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 0);
+    world_close(&w);
+    /* "o" is no longer declared and its target is not registered: the tombstone stays */
+    g_tm_mode = 1;
+    REQUIRE(tm_open(&w, 0) == COCO_OK);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 1);
+    CHECK_INT_EQ(update(&w), COCO_OK);               /* nothing changed: still kept */
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 1);
+    world_close(&w);
+    /* the target is back: a run that changes nothing deletes it */
+    REQUIRE(tm_open(&w, 1) == COCO_OK);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(T2.deletes, 1);
+    CHECK(mt_get(&T2, "o") == NULL);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 0);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ((int)st.commits, 0);
+    /* a failed delete: kept, then retried by a run that changes nothing */
+    g_tm_mode = 2;
+    T.fail = 1;
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_STR_EQ(mt_get(&T, "a"), "A");
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 1);
+    T.fail = 0;
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(update(&w), COCO_OK);
+    CHECK_INT_EQ(T.deletes, 1);
+    CHECK(mt_get(&T, "a") == NULL);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'z'), 0);
+    CHECK_INT_EQ(coco_app_drop(w.app), COCO_OK);
+    CHECK_INT_EQ(app_keys_left(&w, "app"), 0);
     world_close(&w);
 }
 
@@ -2421,6 +2497,7 @@ int main(int argc, char** argv) {
     RUN(mc_full_reprocess_reruns_everything);
     RUN(mc_duplicate_key_among_many_is_an_error);
     RUN(mc_children_list_encodes_like_values);
+    RUN(tomb_kept_ones_are_retried_by_runs_that_change_nothing);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);
