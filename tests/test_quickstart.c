@@ -22,6 +22,10 @@ static int run(const char* args) {
     if (!p) return -1;
     n = fread(g_out, 1, sizeof g_out - 1, p);
     g_out[n] = 0;
+    {   /* drain the rest: a reader that stops early would kill the writer with SIGPIPE */
+        char rest[4096];
+        while (fread(rest, 1, sizeof rest, p) > 0) {}
+    }
     st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
