@@ -102,6 +102,45 @@ compile-check:
 	$(CC)  -std=c99 $(WARN) -c tests/compile/connectors_header_only.c -o $(B)/compile/connectors_header_only.o
 	@echo "compile-check: ok"
 
+# ---- fuzzing (fuzz/): libFuzzer targets over committed seed corpora ------------------------
+# make fuzz         every target for FUZZ_SECONDS (600) each, one after the other; new inputs go
+#                   to $(B)/fuzz/corpus, findings to $(B)/fuzz/findings; non-zero on a finding
+# make fuzz-short   the CI slice: 20 seconds a target
+# make fuzz-merge   folds the inputs of $(B)/fuzz/corpus that add coverage into fuzz/corpus
+# make fuzz-seeds   rewrites the generated seeds (fuzz/make_seeds.c) into fuzz/corpus
+# make fuzz-replay  $(B)/fuzz/replay_<target>: a target without libFuzzer (gcc, gdb, valgrind)
+# The corpora also run in `make test` (tests/test_fuzz_replay.c).  FUZZ_CFLAGS=-DFUZZ_ALL_CHECKS
+# turns on the checks of known, reported bugs (fuzz/crashers/).
+FUZZ_TARGETS := fuzz_value fuzz_store fuzz_glob fuzz_key fuzz_split fuzz_json
+FUZZ_SECONDS ?= 600
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  ?=
+FUZZ_FLAGS   := -std=c99 $(WARN) -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(FUZZ_CFLAGS)
+FUZZ_DEPS    := fuzz/fuzz_common.h $(HDR) $(wildcard connectors/*.h)
+.PHONY: fuzz fuzz-short fuzz-merge fuzz-seeds fuzz-replay fuzz-build
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(B)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< -lpthread
+$(B)/fuzz/replay_%: fuzz/%.c fuzz/replay.c fuzz/fuzz_replay.h $(FUZZ_DEPS)
+	@mkdir -p $(B)/fuzz
+	$(CC) $(TFLAGS) $(FUZZ_CFLAGS) -DFUZZ_TARGET_FILE='"$*.c"' -o $@ fuzz/replay.c -lpthread
+$(B)/fuzz/make_seeds: fuzz/make_seeds.c $(HDR)
+	@mkdir -p $(B)/fuzz
+	$(CC) $(TFLAGS) -o $@ $< -lpthread
+$(B)/test_fuzz_replay $(B)/asan/test_fuzz_replay: $(wildcard fuzz/*.c fuzz/*.h)
+fuzz-build: $(patsubst %,$(B)/fuzz/%,$(FUZZ_TARGETS))
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(B) $(FUZZ_TARGETS)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(B)/fuzz/corpus/$$t; \
+	  $(B)/fuzz/$$t -merge=1 fuzz/corpus/$$t $(B)/fuzz/corpus/$$t 2>&1 | grep -a 'MERGE-OUTER: [0-9]* new'; done
+fuzz-seeds: $(B)/fuzz/make_seeds
+	$(B)/fuzz/make_seeds fuzz/corpus
+fuzz-replay: $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
+
 $(B)/bench_fp: bench/bench_fp.c $(HDR)
 	@mkdir -p $(B)
 	$(CC) -std=c99 -O2 -o $@ $< -lpthread
@@ -179,3 +218,18 @@ install-tool: $(B)/cocoindex
 	install -m 755 $(B)/cocoindex $(DESTDIR)$(PREFIX)/bin/cocoindex
 uninstall-tool:
 	rm -f $(DESTDIR)$(PREFIX)/bin/cocoindex
+
+# Crash and fault tests (tests/test_crash.c): the reference pipeline they kill and the
+# LD_PRELOAD shim that fails or kills at the Nth write/fsync/rename.  `make reliability` runs
+# the long forms (1000+ kills across 200+ updates; every N of every fault class).
+$(B)/crash_pipeline: tests/crash_pipeline.c $(HDR) $(wildcard connectors/*.h)
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) -o $@ $< -lpthread -lsqlite3
+$(B)/fault_shim.so: tests/fault_shim.c
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) -shared -fPIC -o $@ $< -ldl
+$(B)/test_crash $(B)/asan/test_crash: LDLIBS += -lsqlite3
+$(B)/test_crash $(B)/asan/test_crash: $(B)/crash_pipeline $(B)/fault_shim.so
+.PHONY: reliability
+reliability: $(B)/test_crash
+	COCO_RELIABILITY=1 nice -n 10 $(B)/test_crash
