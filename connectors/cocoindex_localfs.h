@@ -766,6 +766,7 @@ typedef struct coco__lfs_gparse {
     size_t         n, i;
     int            depth;
     int            nomem;
+    size_t         esc_end;       /* just past the last character read after a '\\' */
     char*          err;
     size_t         cap;
 } coco__lfs_gparse;
@@ -881,6 +882,7 @@ COCO__PRIVATE int coco__lfs_gparse_seq(coco__lfs_gparse* p) {
             if (p->i + 1 >= p->n) return coco__lfs_gfail(p, "dangling '\\'", p->i);
             p->i++;
             coco__lfs_gemit(p, COCO__LFS_G_CHAR, coco__lfs_next_char(s, p->n, &p->i), 0, 0);
+            p->esc_end = p->i;
         } else if (c == '?') {
             coco__lfs_gemit(p, COCO__LFS_G_ANY, 0, 0, 0);
             p->i++;
@@ -967,6 +969,7 @@ COCO__PRIVATE int coco__lfs_gcompile_one(coco__lfs_gparse* p, const char* patter
     p->n = n;
     p->i = 0;
     p->depth = 0;
+    p->esc_end = 0;
     out->neg = 0;
     if (n > COCO_GLOB_MAX_PATTERN)
         return coco__lfs_gfail(p, "pattern longer than COCO_GLOB_MAX_PATTERN bytes", 0);
@@ -979,8 +982,10 @@ COCO__PRIVATE int coco__lfs_gcompile_one(coco__lfs_gparse* p, const char* patter
     }
     p->base = p->code.len / sizeof(coco__lfs_gins);
     if (coco__lfs_gparse_seq(p)) return -1;
-    if (p->n && p->s[p->n - 1] == '/' && !(p->n >= 2 && p->s[p->n - 2] == '\\'))
-        coco__lfs_gloop(p, COCO__LFS_G_ANYS);               /* "dir/" = "dir/" + "**" */
+    /* "dir/" = "dir/" + "**", unless that '/' was escaped: the parser says so, since the
+       byte before it may itself be an escaped backslash ("a" + two backslashes + "/") */
+    if (p->n && p->s[p->n - 1] == '/' && p->esc_end != p->n)
+        coco__lfs_gloop(p, COCO__LFS_G_ANYS);
     coco__lfs_gemit(p, COCO__LFS_G_MATCH, 0, 0, 0);
     if (p->nomem) return -1;
     pcn = coco__lfs_gpc(p);

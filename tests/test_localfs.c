@@ -205,6 +205,21 @@ static void glob_question_classes_braces_escapes(void) {
     CHECK_INT_EQ(gm("a,b", "a,b"), 1);                /* ',' outside braces is literal */
 }
 
+/* FS-01: only a '/' that no backslash escapes makes "dir/" mean "dir/" + "**".  An escaped
+   backslash before it ("a" + two backslashes + "/") leaves the '/' plain: the pattern is
+   everything under the directory named "a\" (fuzz_glob found it taken for an escaped '/'). */
+static void glob_trailing_slash_after_escaped_backslash(void) {
+    CHECK_INT_EQ(gm("a\\\\/", "a\\/x"), 1);
+    CHECK_INT_EQ(gm("a\\\\/", "a\\/x/y"), 1);
+    CHECK_INT_EQ(gm("a\\\\/", "a\\"), 0);
+    CHECK_INT_EQ(gm("a\\\\\\\\/", "a\\\\/x"), 1);     /* two escaped backslashes */
+    CHECK_INT_EQ(gm("a\\/", "a/"), 1);                /* an escaped '/' stays literal */
+    CHECK_INT_EQ(gm("a\\/", "a/x"), 0);
+    CHECK_INT_EQ(gm("a\\\\\\/", "a\\/"), 1);          /* escaped backslash, escaped '/' */
+    CHECK_INT_EQ(gm("a\\\\\\/", "a\\/x"), 0);
+    CHECK_INT_EQ(gm("{a,b}\\\\/", "b\\/x"), 1);
+}
+
 static void glob_bad_patterns_are_named(void) {
     char err[256];
     char deep[200];
@@ -1236,6 +1251,7 @@ int main(int argc, char** argv) {
     if (!mkdtemp(g_root)) { printf("cannot create a temp dir\n"); return 1; }
     RUN(glob_star_stays_in_a_segment_and_double_star_crosses);
     RUN(glob_question_classes_braces_escapes);
+    RUN(glob_trailing_slash_after_escaped_backslash);
     RUN(glob_bad_patterns_are_named);
     RUN(glob_pathological_patterns_stay_cheap);
     RUN(glob_excludes_with_negation);
