@@ -5938,6 +5938,7 @@ struct coco_app {
     int            live_mode;
     int            stop_req;
     coco__mutex    stats_m;       /* stats, readable while an update runs */
+    int            links_settled; /* no link journal entry left by an earlier run (known) */
 };
 
 /* one dependency a memo entry is valid under */
@@ -5981,6 +5982,8 @@ typedef struct coco__sub {
     coco_bytes final_rec;
     size_t     kv_start, kv_end;  /* extra puts/dels in run->kvs */
     int        failed;
+    int        link;              /* a new component: journal (link_kid, link_parent) */
+    coco_fp    link_kid, link_parent;
     const coco__ctxval* unused;
 } coco__sub;
 
@@ -6007,6 +6010,11 @@ typedef struct coco__run {
     coco__buf   hits;             /* coco_fp[]: memo-hit components (their states count as
                                      declared; loaded only if tombstones need the check) */
     int         hits_lost;        /* some could not be recorded: no tombstone is processed */
+    coco__buf   links;            /* coco_fp[]: ids of the link journal entries this run wrote */
+    uint64_t    link_seq;         /* ids: (run start ns, sequence) */
+    uint64_t    link_t0;
+    int         has_live_parent;  /* live rounds: the parent of the components run directly */
+    coco_fp     live_parent;
 } coco__run;
 
 struct coco_ctx {
@@ -7526,6 +7534,37 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
     return first;
 }
 
+/* The batch's link journal entry, put in `t` (the batch's first commit): the (component,
+   parent) pairs of its new components.  See coco__links_settle. */
+COCO__PRIVATE coco_result coco__link_put(coco__run* run, coco_txn* t) {
+    size_t ns = COCO__VLEN(run->subs, coco__sub), i, n = 0;
+    coco__sub* subs = (coco__sub*)(void*)run->subs.ptr;
+    unsigned char* v;
+    coco_bytes k, enc;
+    coco_value bv;
+    coco_result rc;
+    coco_fp id;
+    for (i = 0; i < ns; i++) n += subs[i].link != 0;
+    if (!n) return COCO_OK;
+    if (!(v = (unsigned char*)coco_arena_alloc(run->batch_arena, n * 32))) return COCO_ERR_NOMEM;
+    for (i = 0, n = 0; i < ns; i++) {
+        if (!subs[i].link) continue;
+        memcpy(v + n * 32, subs[i].link_kid.bytes, 16);
+        memcpy(v + n * 32 + 16, subs[i].link_parent.bytes, 16);
+        n++;
+    }
+    for (i = 0; i < 8; i++) {
+        id.bytes[i] = (unsigned char)(run->link_t0 >> (56 - 8 * i));
+        id.bytes[8 + i] = (unsigned char)(run->link_seq >> (56 - 8 * i));
+    }
+    k = coco__app_key(run->batch_arena, run->app, 'o', &id);
+    bv = coco_bytes_val(v, n * 32);
+    if ((rc = coco_value_encode(run->batch_arena, &bv, &enc)) != COCO_OK) return rc;
+    if (!k.len || !coco__vpush(&run->links, &id, sizeof id)) return COCO_ERR_NOMEM;
+    run->link_seq++;
+    return coco_txn_put(t, k.ptr, k.len, enc.ptr, enc.len);
+}
+
 /* Commits and applies the current batch of submissions (see the protocol above). */
 COCO__PRIVATE coco_result coco__flush(coco__run* run) {
     size_t ns = COCO__VLEN(run->subs, coco__sub), i;
@@ -7543,6 +7582,7 @@ COCO__PRIVATE coco_result coco__flush(coco__run* run) {
     }
     if (any_pending) {
         if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) return rc;
+        rc = coco__link_put(run, t);
         for (i = 0; i < ns && rc == COCO_OK; i++)
             if (subs[i].pending.len)
                 rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len,
@@ -7554,6 +7594,7 @@ COCO__PRIVATE coco_result coco__flush(coco__run* run) {
     applied = coco__apply_acts(run, (coco__act*)(void*)run->acts.ptr,
                                COCO__VLEN(run->acts, coco__act), subs, paths);
     if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) return rc;
+    if (!any_pending) rc = coco__link_put(run, t);
     for (i = 0; i < ns && rc == COCO_OK; i++) {
         if (subs[i].failed) continue;
         rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len, subs[i].final_rec.ptr,
@@ -7856,6 +7897,11 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
     sub.kv_start = kv0;
     sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
+    if (!ctx->old_bytes.len && (ctx->parent || run->has_live_parent)) {
+        sub.link = 1;
+        sub.link_kid = ctx->pathfp;
+        sub.link_parent = ctx->parent ? ctx->parent->pathfp : run->live_parent;
+    }
     sub.unused = (const coco__ctxval*)(const void*)coco_arena_strndup(ar, coco_ctx_path(ctx),
                                                                       strlen(coco_ctx_path(ctx)));
     if (!coco__vpush(&run->subs, &sub, sizeof sub)) { rc = COCO_ERR_NOMEM; goto done; }
@@ -8155,7 +8201,7 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     coco__run* run = ctx->run;
     coco_arena* ar = run->batch_arena;
     const coco_value* old_c = coco__field(ctx->old, "c");
-    size_t nold = coco__list_len(old_c), nk = COCO__VLEN(ctx->kids, coco_fp), i, k = 0, nf;
+    size_t nold = coco__list_len(old_c), nk = COCO__VLEN(ctx->kids, coco_fp), i, k = 0, nf, nall;
     coco__map oldidx;
     coco_value* all = (coco_value*)coco_arena_alloc(ar, (nold + nk + 1) * sizeof *all);
     coco_map_entry* ents;
@@ -8171,6 +8217,7 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     }
     coco__map_free(&oldidx);
     if (!added) return COCO_OK;
+    nall = k;
     nf = ctx->old ? ctx->old->u.map.count : 0;
     if (!(ents = (coco_map_entry*)coco_arena_alloc(ar, (nf + 3) * sizeof *ents))) return COCO_ERR_NOMEM;
     k = 0;
@@ -8179,7 +8226,7 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
         if (e->key_len == 1 && (e->key[0] == 'c' || e->key[0] == 'k')) continue;  /* no memo */
         ents[k++] = *e;
     }
-    ents[k].key = "c"; ents[k].key_len = 1; ents[k].val = coco_list(all, nold + nk); k++;
+    ents[k].key = "c"; ents[k].key_len = 1; ents[k].val = coco_list(all, nall); k++;
     if (!ctx->old) {
         ents[k].key = "p"; ents[k].key_len = 1; ents[k].val = ctx->path; k++;
         ents[k].key = "f"; ents[k].key_len = 1; ents[k].val = coco_str(ctx->fn->name); k++;
@@ -9218,6 +9265,138 @@ out:
     return rc;
 }
 
+/* ---- the link journal ------------------------------------------------------------------------
+   Children finish first, so a new component's record (and its target states) commit before the
+   record of its parent that lists it.  If the parent's commit never comes (a crash in between,
+   or a parent that failed), no parent lists the component and no cleanup would ever find it.
+   Each batch's first commit therefore journals its new components as (component, parent) pairs
+   under P "o" <id>.  A run that ends clean deletes the entries; entries left by earlier runs are
+   settled first: a component its parent's record does not list is removed like an unmounted
+   child (tombstones for its subtree).  A run that is not clean keeps every entry. */
+typedef struct coco__link_scan {
+    coco__run*  run;
+    coco__buf*  out;              /* coco_bytes[] pairs (key, value), copies in batch_arena */
+    coco_result rc;
+} coco__link_scan;
+
+COCO__PRIVATE int coco__link_collect(void* user, coco_bytes k, coco_bytes v) {
+    coco__link_scan* ls = (coco__link_scan*)user;
+    coco_bytes kv[2];
+    void* kc = coco_arena_alloc(ls->run->batch_arena, k.len);
+    void* vc = coco_arena_alloc(ls->run->batch_arena, v.len ? v.len : 1);
+    if (!kc || !vc) { ls->rc = COCO_ERR_NOMEM; return 1; }
+    memcpy(kc, k.ptr, k.len);
+    if (v.len) memcpy(vc, v.ptr, v.len);
+    kv[0].ptr = kc; kv[0].len = k.len;
+    kv[1].ptr = vc; kv[1].len = v.len;
+    if (!coco__vpush(ls->out, kv, sizeof kv)) { ls->rc = COCO_ERR_NOMEM; return 1; }
+    return 0;
+}
+
+/* 1 when the record at `parent` lists `kid` among its children, 0 when not (or no record) */
+COCO__PRIVATE coco_result coco__rec_lists(coco__run* run, coco_fp parent, coco_fp kid, int* yes) {
+    coco_arena* ar = run->batch_arena;
+    coco_bytes key = coco__app_key(ar, run->app, 'c', &parent), raw;
+    coco_value rec;
+    const coco_value* c;
+    coco_result rc;
+    size_t i;
+    *yes = 0;
+    if (!key.len) return COCO_ERR_NOMEM;
+    rc = coco_store_get(run->env->store, key.ptr, key.len, ar, &raw);
+    if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
+    if (rc != COCO_OK) return rc;
+    if ((rc = coco_value_decode(ar, raw.ptr, raw.len, &rec)) != COCO_OK) return rc;
+    c = coco__field(&rec, "c");
+    for (i = 0; i < coco__list_len(c) && !*yes; i++) {
+        coco_fp f = coco__val_fp_bytes(coco__list_at(c, i));
+        *yes = memcmp(f.bytes, kid.bytes, 16) == 0;
+    }
+    return COCO_OK;
+}
+
+COCO__PRIVATE int coco__link_is_own(const coco__run* run, const coco_bytes* key) {
+    size_t i, n = COCO__VLEN(run->links, coco_fp);
+    const unsigned char* id = (const unsigned char*)key->ptr + key->len - 16;
+    for (i = 0; i < n; i++)
+        if (memcmp(COCO__VAT(run->links, coco_fp, i).bytes, id, 16) == 0) return 1;
+    return 0;
+}
+
+/* At the end of a run, after its last flush; `clean`: every component ran or was kept and
+   every commit and apply succeeded.  Adds tombstones (run->kvs, committed here) that the
+   tombstone pass then deletes. */
+COCO__PRIVATE coco_result coco__links_settle(coco__run* run, int clean) {
+    coco_app* app = run->app;
+    coco_arena* ar = run->batch_arena;
+    coco__buf ents;
+    coco_txn* t;
+    coco_result rc = COCO_OK;
+    size_t i, j, n;
+    if (!clean) {
+        if (COCO__VLEN(run->links, coco_fp)) app->links_settled = 0;
+        return COCO_OK;
+    }
+    coco__buf_init(&ents, &run->env->a);
+    if (!app->links_settled) {
+        coco__link_scan ls;
+        coco_scan_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.prefix = coco__app_key(ar, app, 'o', NULL);
+        if (!sd.prefix.len) { rc = COCO_ERR_NOMEM; goto out; }
+        ls.run = run; ls.out = &ents; ls.rc = COCO_OK;
+        if ((rc = coco_store_scan(run->env->store, &sd, coco__link_collect, &ls)) != COCO_OK ||
+            (rc = ls.rc) != COCO_OK)
+            goto out;
+    } else {
+        for (i = 0; i < COCO__VLEN(run->links, coco_fp); i++) {
+            coco_bytes kv[2];
+            kv[0] = coco__app_key(ar, app, 'o', &COCO__VAT(run->links, coco_fp, i));
+            kv[1].ptr = NULL; kv[1].len = 0;
+            if (!kv[0].len || !coco__vpush(&ents, kv, sizeof kv)) { rc = COCO_ERR_NOMEM; goto out; }
+        }
+    }
+    n = COCO__VLEN(ents, coco_bytes) / 2;
+    if (!n) { app->links_settled = 1; goto out; }
+    run->kvs.len = 0;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        const coco_bytes* kv = &COCO__VAT(ents, coco_bytes, 2 * i);
+        const unsigned char* p;
+        coco_value pv;
+        if (coco__link_is_own(run, &kv[0])) continue;   /* this clean run linked them */
+        if (coco_value_decode(ar, kv[1].ptr, kv[1].len, &pv) != COCO_OK || pv.kind != COCO_BYTES ||
+            pv.u.s.len % 32) {
+            coco__fmt(app->err, sizeof app->err, "malformed link record in app '%s'", app->name);
+            rc = COCO_ERR_CORRUPT;
+            break;
+        }
+        p = (const unsigned char*)pv.u.s.ptr;
+        for (j = 0; j + 32 <= pv.u.s.len && rc == COCO_OK; j += 32) {
+            coco_fp kid, parent;
+            int listed;
+            memcpy(kid.bytes, p + j, 16);
+            memcpy(parent.bytes, p + j + 16, 16);
+            if ((rc = coco__rec_lists(run, parent, kid, &listed)) == COCO_OK && !listed)
+                rc = coco__collect_removed(run, kid, 0);
+        }
+    }
+    if (rc != COCO_OK) goto out;
+    if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) goto out;
+    rc = coco__txn_kvs(t, (coco__kv*)(void*)run->kvs.ptr, COCO__VLEN(run->kvs, coco__kv));
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        const coco_bytes* k = &COCO__VAT(ents, coco_bytes, 2 * i);
+        rc = coco_txn_del(t, k->ptr, k->len);
+    }
+    if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
+    if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
+    run->commits++;
+    app->links_settled = 1;
+out:
+    run->kvs.len = 0;
+    coco__buf_free(&ents);
+    return rc;
+}
+
 /* ---- live mode ------------------------------------------------------------------------------ */
 struct coco_live {
     coco_app*          app;
@@ -9602,6 +9781,8 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
                 else if (r != COCO_OK) continue;
             }
             if (ev->kind == 1) {
+                run.has_live_parent = 1;
+                run.live_parent = l->pathfp;
                 if (coco__run_component(&run, NULL, &path, pf, l->each, &ev->item, 1, NULL,
                                         NULL) == COCO_OK) {
                     coco__fp_set(&e->kids, pf, 1);
@@ -9649,6 +9830,11 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
     }
     coco__mutex_unlock(&run.lock);
     if (rc == COCO_OK) rc = coco__flush(&run);
+    {
+        coco_result rs = coco__links_settle(&run, rc == COCO_OK && run.first_err == COCO_OK &&
+                                                  !run.apply_failures);
+        if (rc == COCO_OK) rc = rs;
+    }
     if (rc == COCO_OK) {
         rc = coco__process_tombstones(&run);
         if (rc == COCO_ERR_CONNECTOR || rc == COCO_ERR_NOT_FOUND) rc = COCO_OK;
@@ -9884,6 +10070,9 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     coco__buf_init(&run->subs, &app->env->a);
     coco__buf_init(&run->acts, &app->env->a);
     coco__buf_init(&run->kvs, &app->env->a);
+    coco__buf_init(&run->links, &app->env->a);
+    /* wall-clock seconds (ids stay distinct across reboots) and the monotonic clock's ns */
+    run->link_t0 = (uint64_t)time(NULL) * 1000000000u + coco__now_ns() % 1000000000u;
     if ((rc = coco_arena_create(&app->env->a, &run->batch_arena)) != COCO_OK) return rc;
     if (coco__map_init(&run->declared, &app->env->a, 64)) return COCO_ERR_NOMEM;
     k = coco__app_key(run->batch_arena, app, 'n', NULL);
@@ -9902,6 +10091,7 @@ COCO__PRIVATE void coco__run_free(coco__run* run) {
     coco__buf_free(&run->subs);
     coco__buf_free(&run->acts);
     coco__buf_free(&run->kvs);
+    coco__buf_free(&run->links);
     coco__map_free(&run->declared);
     coco_arena_destroy(run->batch_arena);
 }
@@ -9921,6 +10111,9 @@ COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* 
     rc2 = coco__flush(&run);
     if (rc == COCO_OK) rc = rc2;
     if (rc == COCO_OK && run.root_failed) rc = COCO_ERR_CONNECTOR;   /* reported already */
+    rc2 = coco__links_settle(&run, rc == COCO_OK && run.first_err == COCO_OK &&
+                                   !run.apply_failures);
+    if (rc == COCO_OK) rc = rc2;
     if (rc == COCO_OK) {
         rc = coco__process_tombstones(&run);
         /* a failed cleanup is retried next run; it is reported but not the root's failure */

@@ -951,7 +951,7 @@ static void crash_kill9_converges(void) {
                 }
             }
             if (rndn(2) == 0) {                   /* the source moves on between kills */
-                mutate(src, g_known_bug);
+                mutate(src, 1);
                 mutations++;
             }
         }
@@ -1407,16 +1407,12 @@ static void crash_known_bug_sqlite_table_apply_message(void) {
         show_run("update with a failed CREATE TABLE", &rr);
 }
 
-/* Known bug (COCO_KNOWN_BUG=1), guarantee 3 (convergence after a crash): a new source file's
-   component writes its output, the process is killed before the update's last commit, the
-   source file is deleted; every later update says "nothing to do" and the output file (and,
-   when the kill came after the SQLite commit, the row) stays forever.  Expected: the next
-   update deletes them, as a from-scratch run has neither.
-   Diagnosis: the child component's record with its pending target states is committed, but
-   its parent (the walk at /"files") never committed a list of children holding it; the
-   cleanup of children that are no longer mounted diffs against that list only, so the child
-   is never visited again.  The same happens on the very first update (no parent record). */
-static void crash_known_bug_orphan_after_kill(void) {
+/* Guarantee 3 (convergence after a crash): a new source file's component writes its output,
+   the process is killed before the update's last commit, the source file is deleted; the next
+   update must delete the output and the row, as a from-scratch run has neither.  The child's
+   record commits before its parent's record lists it; the link journal (coco__links_settle)
+   is what finds it again. */
+static void crash_orphan_after_kill_is_removed(void) {
     char src[PATHCAP], a[PATHCAP + 16], c[PATHCAP + 16], outc[PATHCAP + 16];
     world w;
     run_spec rs;
@@ -1446,7 +1442,7 @@ static void crash_known_bug_orphan_after_kill(void) {
     run_clean(&w, &rr);
     CHECK_INT_EQ(rr.code, 0);
     fmt(outc, sizeof outc, "%s/c.md", w.out);
-    CHECK(stat(outc, &st) != 0);           /* got: out/c.md is still there */
+    CHECK(stat(outc, &st) != 0);
     if (read_rows(w.sql, &got, NULL, 0) == 0) {
         CHECK(rows_find(&got, "c.md") == NULL);
         rows_free(&got);
@@ -1482,9 +1478,9 @@ int main(int argc, char** argv) {
     RUN(crash_kill9_converges);
     RUN(crash_fault_mixed_update);
     RUN(crash_fault_first_update);
+    RUN(crash_orphan_after_kill_is_removed);
     if (g_known_bug) {
         RUN(crash_known_bug_apply_error_exit_code);
-        RUN(crash_known_bug_orphan_after_kill);
         RUN(crash_known_bug_store_error_in_use_mount_message);
         RUN(crash_known_bug_sqlite_table_apply_message);
     }

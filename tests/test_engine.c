@@ -1100,6 +1100,46 @@ static void tgt03_04_kill_in_submit_converges(void) {
 }
 
 
+/* The same kill, then the new document goes away before the next update: the outputs its
+   killed run wrote (its record committed, its parent's not) must go (guarantee 3). */
+static void tgt03_04_kill_then_new_child_removed_converges(void) {
+    int point, bad = 0;
+    for (point = 1; point <= 2; point++) {
+        char db[300], dir[300], cmd[700], got[2048];
+        pid_t pid;
+        int status;
+        snprintf(db, sizeof db, "%s/killrm%d.db", g_dir, point);
+        snprintf(dir, sizeof dir, "%s/killrm%d", g_dir, point);
+        mkdir(dir, 0755);
+        g_ndocs = 0;
+        docs_set("a", "one");
+        g_fdir = dir;
+        g_kill_point = 0;
+        REQUIRE(files_update(db) == COCO_OK);
+        docs_set("c", "three");
+        pid = fork();
+        if (pid == 0) {
+            g_kill_point = point;
+            files_update(db);
+            _exit(0);
+        }
+        REQUIRE(pid > 0);
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        g_kill_point = 0;
+        docs_del("c");
+        CHECK_INT_EQ(files_update(db), COCO_OK);
+        dir_listing(dir, got, sizeof got);
+        CHECK_STR_EQ(got, "a=one;");
+        CHECK_INT_EQ(files_update(db), COCO_OK);      /* and it stays so */
+        dir_listing(dir, got, sizeof got);
+        CHECK_STR_EQ(got, "a=one;");
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0) bad++;
+    }
+    CHECK_INT_EQ(bad, 0);
+}
+
 /* ---- MEMO-10: two-level memo state of an object argument --------------------------------------- */
 typedef struct fake_file { const char* rel; long mtime; char content[64]; int cheap, expensive; } fake_file;
 static coco_result ff_key(const void* o, coco_arena* ar, coco_value* out) {
@@ -2233,6 +2273,101 @@ static void comp07_map_call_in_order_without_children(void) {
     CHECK_INT_EQ(ss.keys, 1);                         /* the root's record only */
     world_close(&w);
 }
+/* A new child's record commits before its parent's record lists it.  When the parent never
+   commits (it fails after mounting, or the process dies in between), a later run that no
+   longer mounts the child must still delete the child's target states (guarantee 3). */
+static int g_docs_fail;
+static coco_result docs_failing_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc = docs_main(ctx, a, n, r);
+    if (rc == COCO_OK && g_docs_fail) return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "asked to fail");
+    return rc;
+}
+static const coco_fn docs_failing_fn = { "docs_failing_main", 1, NULL, 0, COCO_TRACK_DEFAULT,
+                                         NULL, docs_failing_main };
+
+/* the children list of the root's record: count, and 1 when all are distinct fingerprints */
+static int root_kids(world* w, int* distinct) {
+    coco_arena* ar;
+    coco_value root = coco_list(NULL, 0), rec;
+    coco_fp rf;
+    coco_bytes k, raw;
+    const coco_value* c;
+    int n = -1;
+    size_t i, j;
+    *distinct = 0;
+    if (coco_arena_create(NULL, &ar) != COCO_OK) return -1;
+    if (coco_value_fp(ar, &root, &rf) == COCO_OK) {
+        k = coco__app_key(ar, w->app, 'c', &rf);
+        if (coco_store_get(coco_env_store(w->env), k.ptr, k.len, ar, &raw) == COCO_OK &&
+            coco_value_decode(ar, raw.ptr, raw.len, &rec) == COCO_OK &&
+            (c = coco__field(&rec, "c")) != NULL && c->kind == COCO_LIST) {
+            n = (int)c->u.list.count;
+            *distinct = 1;
+            for (i = 0; i < c->u.list.count; i++) {
+                const coco_value* a = &c->u.list.items[i];
+                if (a->kind != COCO_BYTES || a->u.s.len != 16) *distinct = 0;
+                for (j = 0; j < i && *distinct; j++)
+                    if (memcmp(c->u.list.items[j].u.s.ptr, a->u.s.ptr, 16) == 0) *distinct = 0;
+            }
+        }
+    }
+    coco_arena_destroy(ar);
+    return n;
+}
+
+static void comp09_child_of_a_failed_parent_is_cleaned_up_later(void) {
+    world w;
+    int threads;
+    for (threads = 1; threads <= 4; threads += 3) {
+        coco_env_desc ed;
+        coco_app_desc ad;
+        world_new(&w);
+        child_fn_set(1, 1);
+        g_docs_fail = 0;
+        docs_set("a", "alpha");
+        memset(&ed, 0, sizeof ed);
+        ed.db_path = w.db;
+        ed.sync = COCO_SYNC_NONE;
+        ed.threads = (uint32_t)threads;
+        REQUIRE(coco_env_open(&ed, &w.env) == COCO_OK);
+        REQUIRE(coco_target_register(w.env, "mem", &mt_vt, &T, &g_tgt) == COCO_OK);
+        memset(&ad, 0, sizeof ad);
+        ad.name = "app";
+        ad.main = &docs_failing_fn;
+        REQUIRE(coco_app_create(w.env, &ad, &w.app) == COCO_OK);
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        /* c is new: its state is written, then the parent fails and keeps its old record */
+        docs_set("c", "gamma");
+        docs_set("d", "delta");
+        g_docs_fail = 1;
+        CHECK(update(&w) != COCO_OK);
+        CHECK_STR_EQ(mt_get(&T, "c"), "gamma");
+        {
+            /* the kept record lists a, c and d: each once */
+            int distinct;
+            CHECK_INT_EQ(root_kids(&w, &distinct), 3);
+            CHECK(distinct);
+        }
+        /* a second failing run changes nothing about that */
+        CHECK(update(&w) != COCO_OK);
+        /* c goes away; d stays; the parent succeeds: c's state must go, d's must stay */
+        docs_del("c");
+        g_docs_fail = 0;
+        mt_reset_counts(&T);
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        CHECK(mt_get(&T, "c") == NULL);
+        CHECK_STR_EQ(mt_get(&T, "d"), "delta");
+        CHECK_STR_EQ(mt_get(&T, "a"), "alpha");
+        CHECK_INT_EQ(T.deletes, 1);
+        CHECK_INT_EQ(T.inserts + T.updates, 0);
+        /* and the run after that has nothing to do */
+        mt_reset_counts(&T);
+        CHECK_INT_EQ(update(&w), COCO_OK);
+        CHECK_INT_EQ(mt_writes(&T), 0);
+        world_close(&w);
+    }
+}
+
 
 /* A tombstone kept for a later run (its target is not registered, or its delete failed) is
    retried by runs that change nothing (so no run may skip the tombstone pass just because
@@ -2478,6 +2613,7 @@ int main(int argc, char** argv) {
     RUN(id01_02_stable_ids_across_runs);
     RUN(drop01_drop_reverts_everything_and_clears_state);
     RUN(tgt03_04_kill_in_submit_converges);
+    RUN(tgt03_04_kill_then_new_child_removed_converges);
     RUN(fn_source_text_is_hashed_into_logic);
     RUN(memo10_touch_refreshes_state_content_change_reruns);
     RUN(batch_calls_coalesce_and_serial_runs_alone);
@@ -2498,6 +2634,7 @@ int main(int argc, char** argv) {
     RUN(mc_duplicate_key_among_many_is_an_error);
     RUN(mc_children_list_encodes_like_values);
     RUN(tomb_kept_ones_are_retried_by_runs_that_change_nothing);
+    RUN(comp09_child_of_a_failed_parent_is_cleaned_up_later);
 #if !defined(COCO_NO_THREADS)
     RUN(live01_04_live_changes_rerun_only_their_component);
     RUN(live02_refresh_reruns_on_interval);

@@ -199,7 +199,8 @@ static void db_close(db* d) {
 typedef struct keyinfo {
     const char*          app;      /* not NUL-terminated: app_len bytes */
     size_t               app_len;
-    char                 tag;      /* 'c' component, 'z' tombstone, 'g' generation, 'n' next id */
+    char                 tag;      /* 'c' component, 'z' tombstone, 'g' generation, 'n' next id,
+                                      'o' link journal entry */
     const unsigned char* fp;       /* NULL when the key has no 16-byte part */
     size_t               rest;     /* bytes after the tag */
 } keyinfo;
@@ -232,6 +233,7 @@ static const char* tag_kind(char tag) {
     case 'z': return "tombstone";
     case 'g': return "generation";
     case 'n': return "next_id";
+    case 'o': return "link";
     default:  return "unknown";
     }
 }
@@ -2075,6 +2077,11 @@ static void verify_refs(vstate* v, vlive* l, size_t n, size_t* napps) {
             if (ki.rest != 0 || val.kind != COCO_INT || val.u.i < 1)
                 vrecprob(v, r, 0, "the next stable id is not a positive number");
             break;
+        case 'o':
+            if (!ki.fp || val.kind != COCO_BYTES || val.u.s.len == 0 || val.u.s.len % 32)
+                vrecprob(v, r, 0, "a link journal entry is not (component, parent) fingerprint "
+                         "pairs");
+            break;
         default:
             vrecprob(v, r, 0, "unknown record kind '%c'", ki.tag);
             break;
@@ -2090,8 +2097,9 @@ static void verify_refs(vstate* v, vlive* l, size_t n, size_t* napps) {
             if (coco_value_fp(ar, &root, &rf) == COCO_OK && memcmp(rf.bytes, ki.fp, 16) == 0)
                 continue;
         }
-        vrecprob(v, &l[i], 1, "no parent lists this component (an orphan: it is never visited "
-                 "or cleaned up)");
+        vrecprob(v, &l[i], 1, "no parent lists this component (left by an update that stopped "
+                 "before its parent's commit: the next clean update removes it when a link "
+                 "entry names it; otherwise it is never visited or cleaned up)");
     }
     coco_arena_destroy(ar);
     free(reached);
