@@ -5353,21 +5353,22 @@ typedef struct coco__compact_out {
 } coco__compact_out;
 
 COCO__PRIVATE int coco__compact_flush(coco__compact_out* o) {
-    unsigned char* g;
-    uint64_t len;
-    if (!o->group_count) return 0;
-    g = o->buf.ptr + o->group_start;
-    len = o->buf.len - o->group_start - COCO__GROUP_HDR;
-    coco__put_u32le(g, COCO__GROUP_MAGIC);
-    coco__put_u32le(g + 4, o->group_count);
-    coco__put_u64le(g + 8, len);
-    coco__put_u64le(g + 16, ++o->seq);
-    coco__put_u32le(g + 24, 0);
-    coco__put_u32le(g + 28, coco__crc32c(0, g, 28));
-    o->group_count = 0;
-    o->last_group = o->written + o->group_start;
+    if (o->group_count) {
+        unsigned char* g = o->buf.ptr + o->group_start;
+        uint64_t len = o->buf.len - o->group_start - COCO__GROUP_HDR;
+        coco__put_u32le(g, COCO__GROUP_MAGIC);
+        coco__put_u32le(g + 4, o->group_count);
+        coco__put_u64le(g + 8, len);
+        coco__put_u64le(g + 16, ++o->seq);
+        coco__put_u32le(g + 24, 0);
+        coco__put_u32le(g + 28, coco__crc32c(0, g, 28));
+        o->group_count = 0;
+        o->last_group = o->written + o->group_start;
+    }
 #if COCO__HAS_FS
-    if (o->fd >= 0) {
+    /* without a group, what is pending is the file header alone: a store with no live keys
+       still needs it, or the next commit would land at offset 0 */
+    if (o->fd >= 0 && o->buf.len) {
         if (coco__pwrite_all(o->fd, o->buf.ptr, o->buf.len, o->written) != 0) return -1;
         o->written += o->buf.len;
         o->buf.len = 0;
