@@ -1142,11 +1142,24 @@ COCO__SQL_FN int coco__sql_alterable(const coco__sql_schema* live, const coco__s
     return 1;
 }
 
+/* What an apply's error names: "table 'files' in '/data/rows.sqlite'" plus `tail` (the file
+   is left out for an in-memory or temporary database); `more` other tables of the batch. */
+COCO__SQL_FN void coco__sql_where(coco__sql_conn* c, const char* tname, int tlen, size_t more,
+                                  const char* tail, char* out, size_t cap) {
+    const char* file = sqlite3_db_filename(c->db, "main");
+    char also[48] = "";
+    if (more) snprintf(also, sizeof also, " (and %lu more)", (unsigned long)more);
+    if (file && file[0])
+        snprintf(out, cap, "table '%.*s'%s in '%s'%s", tlen, tname, also, file, tail);
+    else
+        snprintf(out, cap, "table '%.*s'%s%s", tlen, tname, also, tail);
+}
+
 COCO__SQL_FN coco_result coco__sql_ddl(coco__sql_conn* c, coco__sql_buf* b, const char* tname,
                                        char* err, size_t cap) {
-    char what[160];
+    char what[320];
     if (b->oom) return COCO_ERR_NOMEM;
-    snprintf(what, sizeof what, "table '%s'", tname);
+    coco__sql_where(c, tname, (int)strlen(tname), 0, "", what, sizeof what);
     return coco__sql_exec(c->db, b->p, err, cap, what);
 }
 
@@ -1239,11 +1252,21 @@ COCO__SQL_FN void coco__sql_rollback(coco__sql_conn* c) {
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* coco__sql_where for a batch of table actions: its first table and how many more */
+COCO__SQL_FN void coco__sql_batch_where(coco__sql_conn* c, const coco_action* acts, size_t n,
+                                        const char* tail, char* out, size_t cap) {
+    if (n && coco__sql_key_ok(&acts[0].key))
+        coco__sql_where(c, acts[0].key.u.s.ptr, (int)acts[0].key.u.s.len, n - 1, tail, out, cap);
+    else
+        snprintf(out, cap, "sqlite target '%s'%s", c->name, tail);
+}
+
 static coco_result coco__sql_table_apply(void* user, const coco_action* acts, size_t n,
                                          char* err, size_t cap) {
     coco__sql_conn* c = (coco__sql_conn*)user;
     coco_result rc = COCO_OK;
     size_t i;
+    char what[320];
     pthread_mutex_lock(&c->mu);
     if (c->closed) {
         coco__sql_msg(err, cap, "sqlite target '%s' is closed", c->name);
@@ -1253,7 +1276,8 @@ static coco_result coco__sql_table_apply(void* user, const coco_action* acts, si
     c->stats.applies++;
     if ((uint64_t)n > c->stats.max_batch) c->stats.max_batch = n;
     coco_arena_reset(c->scratch);
-    rc = coco__sql_exec(c->db, "BEGIN IMMEDIATE", err, cap, "begin");
+    coco__sql_batch_where(c, acts, n, ": BEGIN", what, sizeof what);
+    rc = coco__sql_exec(c->db, "BEGIN IMMEDIATE", err, cap, what);
     for (i = 0; i < n && rc == COCO_OK; i++) {
         const coco_action* a = &acts[i];
         const char* name;
@@ -1299,7 +1323,10 @@ static coco_result coco__sql_table_apply(void* user, const coco_action* acts, si
             rc = coco__sql_table_put(c, name, len, &s, a, c->scratch, err, cap);
         }
     }
-    if (rc == COCO_OK) rc = coco__sql_exec(c->db, "COMMIT", err, cap, "commit");
+    if (rc == COCO_OK) {
+        coco__sql_batch_where(c, acts, n, ": COMMIT", what, sizeof what);
+        rc = coco__sql_exec(c->db, "COMMIT", err, cap, what);
+    }
     if (rc != COCO_OK) coco__sql_rollback(c);
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -1782,8 +1809,8 @@ static coco_result coco__sql_rows_apply(void* user, const coco_action* acts, siz
     if ((uint64_t)n > c->stats.max_batch) c->stats.max_batch = n;
     coco_arena_reset(c->scratch);
     {
-        char what[160];
-        snprintf(what, sizeof what, "table '%s': BEGIN", t->name);
+        char what[320];
+        coco__sql_where(c, t->name, (int)strlen(t->name), 0, ": BEGIN", what, sizeof what);
         if ((rc = coco__sql_exec(c->db, "BEGIN IMMEDIATE", err, cap, what)) != COCO_OK) goto out;
     }
     if ((rc = coco__sql_tab_live(t, err, cap)) != COCO_OK) goto out;
@@ -1833,8 +1860,8 @@ static coco_result coco__sql_rows_apply(void* user, const coco_action* acts, siz
     }
 out:
     if (rc == COCO_OK) {
-        char what[160];
-        snprintf(what, sizeof what, "table '%s': COMMIT", t->name);
+        char what[320];
+        coco__sql_where(c, t->name, (int)strlen(t->name), 0, ": COMMIT", what, sizeof what);
         rc = coco__sql_exec(c->db, "COMMIT", err, cap, what);
     }
     if (rc != COCO_OK) coco__sql_rollback(c);
