@@ -987,18 +987,8 @@ static const char* const g_classes[3] = { "write", "fsync", "rename" };
 static const char* const g_errnos[2] = { "ENOSPC", "EIO" };
 
 typedef struct fault_tally {
-    int injected, failed_cleanly, tolerated, known_bug, known_msg, not_reached, bad;
+    int injected, failed_cleanly, tolerated, known_bug, not_reached, bad;
 } fault_tally;
-
-/* Known bug of the message (crash_known_bug_store_error_in_use_mount_message): a failed
-   state-store commit inside use_mount (the table's mount) loses the store's message. */
-static int known_vague_message(const char* path, const char* err) {
-    const char* base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (strncmp(base, "state.db", 8) == 0)
-        return strstr(err, "use_mount of ") != NULL && strstr(err, "COCO_ERR_IO: i/o error");
-    return 0;
-}
 
 /* the message names the file or the store the fault hit */
 static int names_it(const world* w, const char* path, const char* err) {
@@ -1166,10 +1156,7 @@ static void fault_scenario(const char* label, const world* w, const char* base,
                     failed_apply = strstr(rr.err, ": error in ") != NULL &&
                                    strstr(rr.err, "failed to apply") != NULL;
                     if (rr.code == 1) {
-                        if (!names_it(w, path, rr.err) && !g_known_bug &&
-                            known_vague_message(path, rr.err)) {
-                            t->known_msg++;
-                        } else if (!names_it(w, path, rr.err)) {
+                        if (!names_it(w, path, rr.err)) {
                             printf("# %s (%s): the message does not name it\n", what, path);
                             show_run(what, &rr);
                             bad++;
@@ -1233,11 +1220,10 @@ static void print_tally(const char* label, fault_tally t[3][2]) {
     int c, e;
     for (c = 0; c < 3; c++)
         for (e = 0; e < 2; e++)
-            printf("# %s %-6s %-6s: %3d injected: %3d exit 1 naming the file/store, %2d exit 1 "
-                   "with a vague message (known bug), %2d exit 0 after a failed apply (known "
-                   "bug), %2d ridden out after the last commit; %d bad\n", label, g_classes[c],
-                   g_errnos[e], t[c][e].injected, t[c][e].failed_cleanly, t[c][e].known_msg,
-                   t[c][e].known_bug, t[c][e].tolerated, t[c][e].bad);
+            printf("# %s %-6s %-6s: %3d injected: %3d exit 1 naming the file/store, %2d exit 0 "
+                   "after a failed apply (known bug), %2d ridden out after the last commit; %d "
+                   "bad\n", label, g_classes[c], g_errnos[e], t[c][e].injected,
+                   t[c][e].failed_cleanly, t[c][e].known_bug, t[c][e].tolerated, t[c][e].bad);
 }
 
 static int tally_bad(fault_tally t[3][2]) {
@@ -1361,13 +1347,12 @@ static int fault_call_on(world* w, const char* cls, const char* want, int nth,
     return -1;
 }
 
-/* Known bug (COCO_KNOWN_BUG=1): the first update, ENOSPC on the first commit to the state
-   store's log (after its header; the commit of the table's mount): the update fails (exit 1),
-   but the message is
-   "use_mount of /Symbol(coco.target)/("sqlite", "files") failed: COCO_ERR_IO: i/o error",
-   without the store's own message ("state store 'state.db': commit of N bytes failed: ..."),
-   which the same fault gets anywhere else. */
-static void crash_known_bug_store_error_in_use_mount_message(void) {
+/* The first update, ENOSPC on the first commit to the state store's log (after its header;
+   the commit of the table's mount): the update fails (exit 1) with the store's own message,
+   "use_mount of ... failed: state store '.../state.db': commit of N bytes failed: No space
+   left on device" (it once said only "COCO_ERR_IO: i/o error": coco__flush did not leave the
+   store's message where coco_use_mount words its failure). */
+static void crash_store_error_in_use_mount_message(void) {
     char src[PATHCAP], f[PATHCAP + 16];
     world w;
     run_result rr;
@@ -1379,7 +1364,10 @@ static void crash_known_bug_store_error_in_use_mount_message(void) {
     world_init(&w, "bug3", src);
     REQUIRE(fault_call_on(&w, "write", "/state.db", 2, "ENOSPC", &rr) == 0);
     CHECK_INT_EQ(rr.code, 1);
-    CHECK_STR_CONTAINS(rr.err, "state.db");
+    CHECK_STR_CONTAINS(rr.err, "use_mount of ");
+    CHECK_STR_CONTAINS(rr.err, "state.db': commit of ");
+    CHECK_STR_CONTAINS(rr.err, "No space left on device");
+    CHECK(strstr(rr.err, "i/o error") == NULL);
     if (!strstr(rr.err, "state.db")) show_run("update with a failed store commit", &rr);
 }
 
@@ -1481,10 +1469,10 @@ int main(int argc, char** argv) {
     RUN(crash_fault_mixed_update);
     RUN(crash_fault_first_update);
     RUN(crash_orphan_after_kill_is_removed);
+    RUN(crash_store_error_in_use_mount_message);
     RUN(crash_sqlite_table_apply_message);
     if (g_known_bug) {
         RUN(crash_known_bug_apply_error_exit_code);
-        RUN(crash_known_bug_store_error_in_use_mount_message);
     }
     if (!getenv("COCO_CRASH_KEEP")) rm_rf(g_root);
     return coco_test_end();
