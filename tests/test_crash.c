@@ -23,8 +23,7 @@
    Short forms here; COCO_RELIABILITY=1 (make reliability) runs the long forms: 1000 kills
    across 200 updates, every N of every class.  Knobs: COCO_CRASH_SEED, COCO_CRASH_UPDATES,
    COCO_CRASH_KILLS (per update), COCO_FAULT_EVERY=1 (every N in the short form too).
-   COCO_KNOWN_BUG=1 makes the known-bug cases fail and runs the crash_known_bug_* tests (the
-   smallest failing case of each bug found, described there).
+   The tests after those are the smallest cases of the bugs they found (tests/RELIABILITY.md).
    Scenario ids: TGT-03, TGT-04, STORE-01, FS-02, guarantees 3, 4 and 8 of DESIGN.md. */
 #define COCOINDEX_IMPLEMENTATION
 #include "../cocoindex.h"
@@ -51,7 +50,6 @@ static char g_bin[PATHCAP];         /* build/crash_pipeline                     
 static char g_shim[PATHCAP];        /* build/fault_shim.so                                 */
 static char g_tool[PATHCAP];        /* build/cocoindex (the inspector), when built         */
 static int  g_long;                 /* COCO_RELIABILITY=1                                  */
-static int  g_known_bug;            /* COCO_KNOWN_BUG=1                                    */
 
 /* ---- small utilities -------------------------------------------------------------------- */
 /* snprintf for paths and messages: a result cut at `cap` is fine for a test's messages, and
@@ -987,7 +985,7 @@ static const char* const g_classes[3] = { "write", "fsync", "rename" };
 static const char* const g_errnos[2] = { "ENOSPC", "EIO" };
 
 typedef struct fault_tally {
-    int injected, failed_cleanly, tolerated, known_bug, not_reached, bad;
+    int injected, failed_cleanly, tolerated, not_reached, bad;
 } fault_tally;
 
 /* the message names the file or the store the fault hit */
@@ -1165,12 +1163,10 @@ static void fault_scenario(const char* label, const world* w, const char* base,
                         }
                         bad += intact(w, &o0, &r0, &o1, &r1, pl);
                     } else if (rr.code == 0 && failed_apply) {
-                        /* known bug: a target's apply failed, the update still exits 0 */
-                        t->known_bug++;
-                        if (g_known_bug) {
-                            printf("# %s (%s): exit code 0 after a failed apply\n", what, path);
-                            bad++;
-                        }
+                        /* a target's apply failed: the update must exit 1 */
+                        printf("# %s (%s): exit code 0 after a failed apply\n", what, path);
+                        show_run(what, &rr);
+                        bad++;
                         bad += intact(w, &o0, &r0, &o1, &r1, pl);
                     } else if (rr.code == 0) {
                         /* a fault the pipeline may ride out (after its last commit): then
@@ -1220,10 +1216,9 @@ static void print_tally(const char* label, fault_tally t[3][2]) {
     int c, e;
     for (c = 0; c < 3; c++)
         for (e = 0; e < 2; e++)
-            printf("# %s %-6s %-6s: %3d injected: %3d exit 1 naming the file/store, %2d exit 0 "
-                   "after a failed apply (known bug), %2d ridden out after the last commit; %d "
-                   "bad\n", label, g_classes[c], g_errnos[e], t[c][e].injected,
-                   t[c][e].failed_cleanly, t[c][e].known_bug, t[c][e].tolerated, t[c][e].bad);
+            printf("# %s %-6s %-6s: %3d injected: %3d exit 1 naming the file/store, %2d ridden "
+                   "out after the last commit; %d bad\n", label, g_classes[c], g_errnos[e],
+                   t[c][e].injected, t[c][e].failed_cleanly, t[c][e].tolerated, t[c][e].bad);
 }
 
 static int tally_bad(fault_tally t[3][2]) {
@@ -1295,10 +1290,12 @@ static void crash_fault_first_update(void) {
     list_free(&pl.files);
 }
 
-/* Known bug (runs with COCO_KNOWN_BUG=1): when a target's apply fails (here the rename of the
-   output file fails with ENOSPC), coco_main prints the error but the update exits 0 and its
-   summary line does not say "with errors".  Expected: exit code 1. */
-static void crash_known_bug_apply_error_exit_code(void) {
+/* When a target's apply fails (here the rename of the output file fails with ENOSPC),
+   coco_main prints the error, the summary line says "with errors" and the update exits 1
+   (it once exited 0: an apply failure reached neither the functions' error counters nor the
+   update's result; now coco_stats.apply_errors counts it).  The row of the same file is kept,
+   and the next update retries the file. */
+static void crash_apply_error_exit_code(void) {
     char src[PATHCAP], f[PATHCAP + 16];
     world w;
     run_spec rs;
@@ -1319,7 +1316,17 @@ static void crash_known_bug_apply_error_exit_code(void) {
     CHECK_STR_CONTAINS(rr.injected, "/out/a.md");
     CHECK_STR_CONTAINS(rr.err, "cannot rename into");
     CHECK_INT_EQ(rr.code, 1);
+    CHECK_STR_CONTAINS(rr.out, "(with errors, see above)");
     if (rr.code != 1) show_run("update with a failed rename", &rr);
+    {
+        rows got;                          /* the other target's work is kept */
+        REQUIRE(read_rows(w.sql, &got, NULL, 0) == 0);
+        CHECK(rows_find(&got, "a.md") != NULL);
+        rows_free(&got);
+    }
+    run_clean(&w, &rr);                    /* the pending file is retried */
+    CHECK_INT_EQ(rr.code, 0);
+    CHECK_INT_EQ(check_converged(&w, NULL, NULL, 0), 0);
 }
 
 /* Finds the `nth` call of `cls` in the first update of a fresh world (one thread) whose path
@@ -1453,7 +1460,6 @@ int main(int argc, char** argv) {
     const char* seed = getenv("COCO_CRASH_SEED");
     coco_test_begin("crash", argc, argv);
     g_long = getenv("COCO_RELIABILITY") != NULL && *getenv("COCO_RELIABILITY") == '1';
-    g_known_bug = getenv("COCO_KNOWN_BUG") != NULL && *getenv("COCO_KNOWN_BUG") == '1';
     g_seed = strtoull(seed ? seed : "1", NULL, 10);
     if (!getcwd(cwd, sizeof cwd)) return 1;
     fmt(g_bin, sizeof g_bin, "%s/build/crash_pipeline", cwd);
@@ -1469,11 +1475,9 @@ int main(int argc, char** argv) {
     RUN(crash_fault_mixed_update);
     RUN(crash_fault_first_update);
     RUN(crash_orphan_after_kill_is_removed);
+    RUN(crash_apply_error_exit_code);
     RUN(crash_store_error_in_use_mount_message);
     RUN(crash_sqlite_table_apply_message);
-    if (g_known_bug) {
-        RUN(crash_known_bug_apply_error_exit_code);
-    }
     if (!getenv("COCO_CRASH_KEEP")) rm_rf(g_root);
     return coco_test_end();
 }

@@ -2559,6 +2559,60 @@ static void tgt_root_apply_failure_fails_the_update(void) {
     world_close(&w);
 }
 
+/* A background child's target fails to apply: the update goes on and returns the root's
+   result, the failure is reported and counted in coco_stats.apply_errors (coco_main exits 1
+   on it), another target keeps what it applied, and the next update applies the child's
+   pending states.  A failed delete of a removed child's state counts the same way. */
+static mem_target U;                 /* a second target, which does not fail */
+static coco_target* g_tgt2;
+static coco_result split_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_result rc = docs_main(ctx, a, n, r);
+    return rc != COCO_OK ? rc : coco_declare(ctx, g_tgt2, coco_str("root"), coco_str("R"));
+}
+static const coco_fn split_fn = { "split_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL,
+                                  split_main };
+static void tgt_child_apply_failure_is_counted_and_retried(void) {
+    world w;
+    coco_stats st;
+    const coco_fn_stats* cs;
+    world_new(&w);
+    memset(&U, 0, sizeof U);
+    child_fn_set(1, 1);
+    docs_set("a", "alpha");
+    docs_set("b", "beta");
+    REQUIRE(world_open(&w, &split_fn, "app") == COCO_OK);
+    REQUIRE(coco_target_register(w.env, "mem2", &mt_vt, &U, &g_tgt2) == COCO_OK);
+    T.fail = 1;
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(st.apply_errors, 2);              /* one per child whose states failed */
+    cs = stat_of(&st, "child");
+    CHECK(cs && cs->errors == 0);                  /* the bodies did not fail */
+    CHECK_STR_CONTAINS(coco_app_errmsg(w.app), "test target refuses");
+    CHECK_INT_EQ(T.n, 0);
+    CHECK_STR_EQ(mt_get(&U, "root"), "R");         /* the other target's work is kept */
+    T.fail = 0;                                    /* retried: the states stayed pending */
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(st.apply_errors, 0);
+    CHECK_STR_EQ(mt_get(&T, "a"), "alpha");
+    CHECK_STR_EQ(mt_get(&T, "b"), "beta");
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(mt_writes(&T), 0);
+    CHECK_INT_EQ(st.apply_errors, 0);
+    docs_del("b");                                 /* a failed delete counts too */
+    T.fail = 1;
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(st.apply_errors, 1);
+    CHECK_STR_EQ(mt_get(&T, "b"), "beta");
+    T.fail = 0;
+    mt_reset_counts(&T);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(st.apply_errors, 0);
+    CHECK_INT_EQ(T.deletes, 1);
+    CHECK(mt_get(&T, "b") == NULL);
+    world_close(&w);
+}
+
 /* COCO_FN_SOURCE: the body's text is part of the logic fingerprint */
 COCO_FN_SOURCE(sourced_body, {
     (void)ctx; (void)args; (void)nargs;
@@ -2627,6 +2681,7 @@ int main(int argc, char** argv) {
     RUN(id03_uuids_are_stable_and_distinct);
     RUN(tgt_many_declarations_cost_linear_memory);
     RUN(tgt_root_apply_failure_fails_the_update);
+    RUN(tgt_child_apply_failure_is_counted_and_retried);
     RUN(mc_unchanged_kept_changed_size_or_mtime_reruns);
     RUN(mc_logic_deps_and_context_changes_rerun_all);
     RUN(mc_deleted_file_outputs_removed_kept_siblings_stay);
