@@ -775,7 +775,6 @@ typedef struct coco_stats {
     size_t               nfns;
     uint64_t             upserts, deletes;   /* target actions applied                      */
     uint64_t             commits;            /* state store commits                         */
-    uint64_t             apply_errors;       /* failed target applies (see coco_app_update) */
     double               seconds;
 } coco_stats;
 
@@ -788,14 +787,6 @@ COCO_API const char* coco_app_errmsg(const coco_app* app);
    the declared target states to the targets, deletes what is no longer declared.  Returns
    the root's result: a failure of a background mount is reported (on_error, stats) but does
    not fail the update.  `stats` (optional) receives the counters.
-   A target that fails to apply (a write, a commit) is reported through on_error and the
-   logger, once per component whose actions it held (or per removed target state, for a
-   cleanup), and counted in stats->apply_errors; what the other targets and components did is
-   kept, and the failed states stay pending, so the next update retries them.  It fails the
-   update (COCO_ERR_CONNECTOR) when it hits the root component's own target states, or the
-   child of a coco_use_mount (which then fails its caller).  So an update had errors when it
-   returns an error, when stats->apply_errors is non-zero, or when some fns[i].errors is:
-   coco_main then exits with 1.
    Thread-safety: one update per app at a time. */
 COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
                                      coco_stats* stats);
@@ -988,9 +979,7 @@ typedef struct coco_main_desc {
      show                                           component tree with target states
      stats                                          counts of what the state holds
    --db PATH, else $COCOINDEX_DB, else ./cocoindex.db.  --help anywhere.  Exit codes: 0 ok,
-   1 failure (message on stderr; for update also a component that failed or a target that
-   failed to apply, with --quiet too: the rest is kept and the summary line says "(with
-   errors, see above)"), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
+   1 failure (message on stderr), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
 COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc);
 
 
@@ -4294,18 +4283,12 @@ typedef struct coco__keyref {
     size_t               klen;
 } coco__keyref;
 
-/* Called only for a slot whose hash is the key's.  A record there that does not parse, or
-   holds another key and fails its checksum, counts as a match: it is almost surely this key
-   damaged (a snapshot's index is trusted without reading the records it covers), and the
-   get must report COCO_ERR_CORRUPT, not COCO_ERR_NOT_FOUND.  The checksum is read only on a
-   hash match with another key, which an intact log almost never has. */
 COCO__PRIVATE int coco__log_key_eq(void* ctx, uint64_t off) {
     const coco__keyref* k = (const coco__keyref*)ctx;
     const unsigned char* base = coco__log_base(k->l);
     coco__rec r;
-    if (coco__rec_parse(base + off, base + k->l->end, &r)) return 1;
-    if (r.klen == k->klen && (k->klen == 0 || memcmp(r.key, k->key, k->klen) == 0)) return 1;
-    return !coco__rec_crc_ok(base + off, &r);
+    if (coco__rec_parse(base + off, base + k->l->end, &r)) return 0;
+    return r.klen == k->klen && (k->klen == 0 || memcmp(r.key, k->key, k->klen) == 0);
 }
 
 /* Room for `n` records in the scratch array (kept between commits; see coco__log_refs_trim). */
@@ -5585,20 +5568,8 @@ COCO__PRIVATE coco_result coco__log_scan(void* impl, const coco_scan_desc* desc,
         coco__rec r;
         uint64_t off = l->index.slots[i].val;
         if (!off) continue;
-        /* a record the index points at that does not parse is damage (the part of the log a
-           snapshot covers is not read at open): skipping it would hide a live key */
-        if (coco__rec_parse(base + off, base + l->end, &r)) {
-            rc = coco__errf(err, cap, COCO_ERR_CORRUPT, "state store '%s': record at offset %llu "
-                            "is damaged", l->path ? l->path : "(memory)",
-                            (unsigned long long)off);
-            break;
-        }
-        if (coco__scan_match(&r, desc)) offs[n++] = off;
-    }
-    if (rc != COCO_OK) {
-        coco__rw_unlock(&l->rw);
-        coco__free(&l->a, offs, bytes);
-        return rc;
+        if (coco__rec_parse(base + off, base + l->end, &r) == 0 && coco__scan_match(&r, desc))
+            offs[n++] = off;
     }
     sc.base = base;
     sc.end = l->end;
@@ -6032,7 +6003,6 @@ typedef struct coco__run {
     int         id_dirty;
     uint64_t    upserts, deletes, commits;
     uint64_t    apply_failures;
-    uint64_t    apply_errors;     /* failures reported by target applies (coco_stats)    */
     int         root_failed;      /* the root component's own target states failed to apply */
     coco_result first_err;
     char        last_err[COCO__ERRMSG_CAP];
@@ -6060,6 +6030,7 @@ struct coco_ctx {
     coco_bytes     old_bytes;
     coco_bytes     old_fields[26];    /* one-letter fields of old_bytes, found in one pass */
     int            old_indexed;
+    int            field_err;     /* coco__raw_field could not decode a field (out of memory) */
     coco__buf      decls;         /* coco__decl[] */
     coco__buf      decl_tks;      /* coco_fp[]: decls[i].tk, for the set's equality checks */
     coco__map      decl_set;      /* tk -> index + 1 */
@@ -6531,7 +6502,7 @@ COCO__PRIVATE coco__fnreg* coco__fn_reg_locked(coco_env* env, const coco_fn* fn,
                  fn->name, coco_arena_errmsg(env->arena));
         return NULL;
     }
-    if (!coco__vpush(&env->fns, &r, sizeof r)) return NULL;
+    if (!coco__vpush(&env->fns, &r, sizeof r)) { *rc = COCO_ERR_NOMEM; return NULL; }
     *rc = COCO_OK;
     return r;
 }
@@ -7347,7 +7318,8 @@ COCO__PRIVATE coco_result coco__reconcile(coco_target* t, coco_arena* ar, const 
 }
 
 /* every tracking record an old entry [target, key, tracking, pending, prev] may stand for,
-   copied into `ar` (the batch's arena: apply sees them after the component is gone) */
+   copied into `ar` (the batch's arena: apply sees them after the component is gone); *out is
+   NULL when an allocation failed (a partial list would pass for a complete one) */
 COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_bytes** out,
                                     int* pending) {
     const coco_value* prev = &e->u.list.items[4];
@@ -7360,7 +7332,7 @@ COCO__PRIVATE size_t coco__possible(coco_arena* ar, const coco_value* e, coco_by
         const coco_value* p = i == 0 ? &e->u.list.items[2] : coco__list_at(prev, i - 1);
         char* copy;
         if (p->kind != COCO_BYTES) continue;
-        if (!(copy = coco_arena_strndup(ar, p->u.s.ptr, p->u.s.len))) return k;
+        if (!(copy = coco_arena_strndup(ar, p->u.s.ptr, p->u.s.len))) { *out = NULL; return 0; }
         arr[k].ptr = copy;
         arr[k++].len = p->u.s.len;
     }
@@ -7396,6 +7368,7 @@ COCO__PRIVATE coco_value coco__tstate(coco_arena* ar, const char* tname, const c
 /* ---- run plumbing --------------------------------------------------------------------------- */
 COCO__PRIVATE coco_result coco__kv_add(coco__run* run, coco_bytes key, const coco_value* val) {
     coco__kv kv;
+    if (!key.len) return COCO_ERR_NOMEM;   /* coco__app_key could not allocate */
     kv.key = key;
     kv.val.ptr = NULL;
     kv.val.len = 0;
@@ -7454,6 +7427,7 @@ COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, 
     coco_result rc;
     size_t i;
     if (depth > 256) return COCO_ERR_LIMIT;
+    if (!key.len) return COCO_ERR_NOMEM;
     rc = coco_store_get(run->env->store, key.ptr, key.len, ar, &raw);
     if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
     if (rc != COCO_OK) return rc;
@@ -7469,6 +7443,7 @@ COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, 
         if (!coco__tstate_ok(e)) continue;
         n = coco__possible(ar, e, &poss, &pend);
         (void)pv;
+        if (!poss) return COCO_ERR_NOMEM;
         {
             char* tname = coco_arena_strndup(ar, e->u.list.items[0].u.s.ptr,
                                              e->u.list.items[0].u.s.len);
@@ -7514,6 +7489,7 @@ COCO__PRIVATE coco_result coco__put_next_id(coco__run* run, coco_txn* t) {
     coco_value iv = coco_int(run->next_id);
     coco_result rc;
     if (!run->id_dirty) return COCO_OK;
+    if (!k.len) return COCO_ERR_NOMEM;
     if ((rc = coco_value_encode(run->batch_arena, &iv, &v)) != COCO_OK) return rc;
     run->id_dirty = 0;
     return coco_txn_put(t, k.ptr, k.len, v.ptr, v.len);
@@ -7530,7 +7506,13 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
     if (!n) return COCO_OK;
     done = (char*)coco_arena_alloc(run->batch_arena, n);
     batch = (coco_action*)coco_arena_alloc(run->batch_arena, n * sizeof *batch);
-    if (!done || !batch) return COCO_ERR_NOMEM;
+    if (!done || !batch) {
+        /* nothing applied: each submission keeps its pending record, each tombstone stays */
+        for (i = 0; i < n && subs; i++) subs[acts[i].sub].failed = 1;
+        coco__report(run, "(apply)", "-", COCO_ERR_NOMEM, "out of memory before applying the "
+                     "batch's target actions");
+        return COCO_ERR_NOMEM;
+    }
     memset(done, 0, n);
     for (i = 0; i < n; i++) {
         coco_target* t = acts[i].t;
@@ -7547,23 +7529,14 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
             coco__fmt(msg, sizeof msg, "target '%s' failed to apply %zu action(s): %s", t->name,
                      m, err[0] ? err : coco_result_str(rc));
             if (first == COCO_OK) first = rc;
-            coco__mutex_lock(&run->lock);  /* coco_use_mount words its failure from it */
-            coco__fmt(run->last_err, sizeof run->last_err, "%s", msg);
-            coco__mutex_unlock(&run->lock);
             for (j = i; j < n; j++)
                 if (acts[j].t == t && subs) {
                     const char* sp = sub_paths ? sub_paths[acts[j].sub] : "?";
-                    if (!subs[acts[j].sub].failed) {
-                        coco__report(run, sp, t->name, rc, msg);
-                        run->apply_errors++;
-                    }
+                    if (!subs[acts[j].sub].failed) coco__report(run, sp, t->name, rc, msg);
                     subs[acts[j].sub].failed = 1;
                     if (sp && strcmp(sp, "/") == 0) run->root_failed = 1;   /* critical path */
                 }
-            if (!subs) {
-                coco__report(run, "(cleanup)", t->name, rc, msg);
-                run->apply_errors++;
-            }
+            if (!subs) coco__report(run, "(cleanup)", t->name, rc, msg);
             continue;
         }
         for (j = 0; j < m; j++) {
@@ -7606,7 +7579,7 @@ COCO__PRIVATE coco_result coco__link_put(coco__run* run, coco_txn* t) {
 }
 
 /* Commits and applies the current batch of submissions (see the protocol above). */
-COCO__PRIVATE coco_result coco__flush_batch(coco__run* run) {
+COCO__PRIVATE coco_result coco__flush(coco__run* run) {
     size_t ns = COCO__VLEN(run->subs, coco__sub), i;
     coco__sub* subs = (coco__sub*)(void*)run->subs.ptr;
     const char** paths;
@@ -7651,19 +7624,6 @@ COCO__PRIVATE coco_result coco__flush_batch(coco__run* run) {
     coco_arena_reset(run->batch_arena);
     if (applied != COCO_OK) run->apply_failures++;   /* reported per component already */
     return COCO_OK;
-}
-
-/* coco__flush_batch; a failure leaves its message in run->last_err, where coco_use_mount and
-   a submit that flushed find it: the store's own for a store failure ("state store '...':
-   commit of N bytes failed: ..."), not only the code.  Caller holds run->lock (or is alone). */
-COCO__PRIVATE coco_result coco__flush(coco__run* run) {
-    coco_result rc = coco__flush_batch(run);
-    if (rc != COCO_OK) {
-        const char* m = coco_store_errmsg(run->env->store);
-        coco__fmt(run->last_err, sizeof run->last_err, "%s",
-                  rc != COCO_ERR_NOMEM && m[0] ? m : coco_result_str(rc));
-    }
-    return rc;
 }
 
 /* ---- submit: from declarations to a submission ------------------------------------------------ */
@@ -7839,6 +7799,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
             const coco_value* oe = coco__list_at(old_t, s->val - 1);
             used[s->val - 1] = 1;
             nprev = coco__possible(ar, oe, &prev, &pending);
+            if (!prev) { rc = COCO_ERR_NOMEM; goto done; }
             if (coco__tstate_gen(oe) != gen) pending = 1;   /* its container was recreated */
         }
         if ((rc = coco_value_copy(ar, &d->key, &key)) != COCO_OK) goto done;
@@ -7889,7 +7850,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         e = coco__list_at(old_t, i);
         pen_t[npend++] = *e;
         n = coco__possible(ar, e, &poss, &pend);
-        if (!(pl = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *pl))) {
+        if (!poss || !(pl = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *pl))) {
             rc = COCO_ERR_NOMEM;
             goto done;
         }
@@ -7948,6 +7909,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     sub.pending = pending_rec;
     sub.final_rec = final_rec;
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    if (!sub.rec_key.len) { rc = COCO_ERR_NOMEM; goto done; }
     sub.kv_start = kv0;
     sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
     if (!ctx->old_bytes.len && (ctx->parent || run->has_live_parent)) {
@@ -7959,9 +7921,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
                                                                       strlen(coco_ctx_path(ctx)));
     if (!coco__vpush(&run->subs, &sub, sizeof sub)) { rc = COCO_ERR_NOMEM; goto done; }
     coco__map_free(&idx);
-    if (COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX && (rc = coco__flush(run)) != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "%s", run->last_err);
-    return COCO_OK;
+    return COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX ? coco__flush(run) : COCO_OK;
 done:
     coco__map_free(&idx);
     if (rc != COCO_OK) {
@@ -8098,6 +8058,7 @@ COCO__PRIVATE coco_result coco__refresh_states_locked(coco_ctx* ctx, const coco_
     memset(&sub, 0, sizeof sub);
     if (coco_value_encode(ar, &m, &sub.final_rec) != COCO_OK) return COCO_ERR_NOMEM;
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    if (!sub.rec_key.len) return COCO_ERR_NOMEM;
     sub.kv_start = sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
     sub.unused = (const coco__ctxval*)(const void*)"";
     return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
@@ -8206,14 +8167,20 @@ COCO__PRIVATE coco_bytes coco__old_field(coco_ctx* ctx, char key) {
 COCO__PRIVATE const coco_value* coco__raw_field(coco_ctx* ctx, char key) {
     coco_bytes b = coco__old_field(ctx, key);
     coco_value* v;
-    if (!b.len || !(v = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *v))) return NULL;
-    return coco_value_decode(ctx->arena, b.ptr, b.len, v) == COCO_OK ? v : NULL;
+    if (!b.len) return NULL;
+    if (!(v = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *v)) ||
+        coco_value_decode(ctx->arena, b.ptr, b.len, v) != COCO_OK) {
+        ctx->field_err = 1;   /* not "no such field": the caller must not take it for absent */
+        return NULL;
+    }
+    return v;
 }
 
 /* Loads the raw record; decoding waits until it is needed (coco__decode_old). */
 COCO__PRIVATE coco_result coco__load_record(coco_ctx* ctx) {
     coco_bytes key = coco__app_key(ctx->arena, ctx->run->app, 'c', &ctx->pathfp), raw;
-    coco_result rc = coco_store_get(ctx->run->env->store, key.ptr, key.len, ctx->arena, &raw);
+    coco_result rc = key.len ? coco_store_get(ctx->run->env->store, key.ptr, key.len, ctx->arena,
+                                              &raw) : COCO_ERR_NOMEM;
     if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
     if (rc != COCO_OK)
         return coco_ctx_fail(ctx, rc, "state of %s: %s", coco_ctx_path(ctx),
@@ -8227,8 +8194,10 @@ COCO__PRIVATE coco_result coco__decode_old(coco_ctx* ctx) {
     coco_result rc;
     if (ctx->old || !ctx->old_bytes.ptr) return COCO_OK;
     if (!(rec = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *rec))) return COCO_ERR_NOMEM;
-    if ((rc = coco_value_decode(ctx->arena, ctx->old_bytes.ptr, ctx->old_bytes.len, rec)) !=
-            COCO_OK || rec->kind != COCO_MAP)
+    if ((rc = coco_value_decode(ctx->arena, ctx->old_bytes.ptr, ctx->old_bytes.len, rec)) ==
+            COCO_ERR_NOMEM)
+        return coco_ctx_fail(ctx, rc, "state of %s: out of memory", coco_ctx_path(ctx));
+    if (rc != COCO_OK || rec->kind != COCO_MAP)
         return coco_ctx_fail(ctx, COCO_ERR_CORRUPT, "state of %s is not a component record: %s",
                              coco_ctx_path(ctx), coco_arena_errmsg(ctx->arena));
     ctx->old = rec;
@@ -8290,6 +8259,7 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     memset(&sub, 0, sizeof sub);
     if (coco_value_encode(ar, &m, &sub.final_rec) != COCO_OK) return COCO_ERR_NOMEM;
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
+    if (!sub.rec_key.len) return COCO_ERR_NOMEM;
     sub.kv_start = sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
     sub.unused = (const coco__ctxval*)(const void*)"";
     return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
@@ -8370,11 +8340,14 @@ COCO__PRIVATE int coco__deps_current(coco_ctx* ctx, coco__probe* pr) {
 COCO__PRIVATE int coco__component_hit(coco_ctx* ctx, const coco_fn* fn, const coco_value* args,
                                       size_t nargs, coco_fp key, coco__probe* pr,
                                       coco_value* states, int* refresh) {
+    int hit;
     *refresh = 0;
-    return fn->memo && !ctx->run->full && ctx->old_bytes.ptr && coco__raw_key_is(ctx, key) &&
-           coco__deps_current(ctx, pr) &&
-           coco__states_valid_ex(ctx, args, nargs, coco__raw_field(ctx, 's'), states, refresh,
-                                 pr != NULL);
+    ctx->field_err = 0;
+    hit = fn->memo && !ctx->run->full && ctx->old_bytes.ptr && coco__raw_key_is(ctx, key) &&
+          coco__deps_current(ctx, pr) &&
+          coco__states_valid_ex(ctx, args, nargs, coco__raw_field(ctx, 's'), states, refresh,
+                                pr != NULL);
+    return hit && !ctx->field_err;   /* a field that could not be read proves nothing */
 }
 
 /* Notes a memo hit of the component at `pathfp`: its target states (`tb`, the encoded list
@@ -8470,10 +8443,18 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     coco_fp key;
     coco_value ret = coco_null(), states = coco_null();
     coco__frame* f;
-    int refresh = 0;
-    (void)parent;
-    if (!(reg = coco__fn_reg(run->env, fn, &rc))) return rc;
-    if ((rc = coco__ctx_create(run, parent, fn, &ctx)) != COCO_OK) return rc;
+    int refresh = 0, reported = 0;
+    if (!(reg = coco__fn_reg(run->env, fn, &rc)) ||
+        (rc = coco__ctx_create(run, parent, fn, &ctx)) != COCO_OK) {
+        /* no context to fail: said here, since a background child's result goes nowhere */
+        char msg[COCO__ERRMSG_CAP];
+        coco__fmt(msg, sizeof msg, "cannot start a component of '%s' under %s: %s",
+                  fn->name ? fn->name : "?", parent ? coco_ctx_path(parent) : "/",
+                  rc == COCO_ERR_NOMEM ? "out of memory" : run->env->err);
+        coco__report(run, parent ? coco_ctx_path(parent) : "/", fn->name ? fn->name : "?", rc,
+                     msg);
+        return rc;
+    }
     ctx->pathfp = pathfp;
     if ((rc = coco_value_copy(ctx->arena, path, &ctx->path)) != COCO_OK) goto out;
     if ((rc = coco__load_record(ctx)) != COCO_OK) goto fail;
@@ -8491,7 +8472,7 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
             goto out;
         if (ret_arena) {
             const coco_value* r = coco__raw_field(ctx, 'r');
-            rc = coco_value_copy(ret_arena, r ? r : &ret, ret_out);
+            rc = ctx->field_err ? COCO_ERR_NOMEM : coco_value_copy(ret_arena, r ? r : &ret, ret_out);
         }
         goto out;
     }
@@ -8524,7 +8505,11 @@ fail:
              ctx->err[0] ? ctx->err : coco_result_str(rc));
     coco__mutex_unlock(&run->lock);
     if (coco__keep_new_kids(ctx) != COCO_OK) rc = COCO_ERR_NOMEM;
+    reported = 1;
 out:
+    if (rc != COCO_OK && !reported)   /* a failure outside the body (memory, a copy) */
+        coco__report_in(run, ctx, coco_ctx_path(ctx) ? coco_ctx_path(ctx) : "?", fn->name, rc,
+                        ctx->err[0] ? ctx->err : NULL);
     coco__ctx_destroy(ctx);
     return rc;
 }
@@ -8640,15 +8625,17 @@ COCO__PRIVATE coco_result coco__mount_pre(coco_ctx* ctx, const coco_value* suffi
     }
     fails = run->apply_failures;
     rc = coco__run_component(run, ctx, &path, pf, fn, args, nargs, ctx->arena, ret);
-    /* the child's failure, or the flush's (a store commit, a target apply), is in last_err */
-    coco__mutex_lock(&run->lock);
-    if (rc == COCO_OK) rc = coco__flush(run);
+    if (rc == COCO_OK) {
+        coco__mutex_lock(&run->lock);
+        rc = coco__flush(run);
+        coco__mutex_unlock(&run->lock);
+    }
     if (rc == COCO_OK && run->apply_failures != fails) rc = COCO_ERR_CONNECTOR;
     if (rc != COCO_OK)
-        coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s", coco__render_path(ctx->arena, &path),
-                      run->last_err[0] ? run->last_err : coco_result_str(rc));
-    coco__mutex_unlock(&run->lock);
-    return rc;
+        return coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s",
+                             coco__render_path(ctx->arena, &path), run->last_err[0] ?
+                             run->last_err : coco_result_str(rc));
+    return COCO_OK;
 }
 
 COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
@@ -9175,8 +9162,8 @@ COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
     memset(&tb, 0, sizeof tb);
     tb.key.ptr = kc;
     tb.key.len = k.len;
-    if (coco_value_decode(ar, v.ptr, v.len, &tv) != COCO_OK || coco__list_len(&tv) != 3 ||
-        tv.u.list.items[0].kind != COCO_STR) {
+    if ((ts->rc = coco_value_decode(ar, v.ptr, v.len, &tv)) == COCO_ERR_NOMEM) return 1;
+    if (ts->rc != COCO_OK || coco__list_len(&tv) != 3 || tv.u.list.items[0].kind != COCO_STR) {
         ts->rc = COCO_ERR_CORRUPT;
         coco__fmt(ts->run->app->err, sizeof ts->run->app->err, "malformed tombstone record in "
                  "app '%s': %s", ts->run->app->name, coco_arena_errmsg(ar));
@@ -9191,6 +9178,7 @@ COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
     fake[4] = tv.u.list.items[2];
     fl = coco_list(fake, 5);
     tb.nposs = coco__possible(ar, &fl, &tb.poss, &pend);
+    if (!tb.poss) { ts->rc = COCO_ERR_NOMEM; return 1; }
     if (!tb.t) {
         char msg[COCO__ERRMSG_CAP];
         coco__fmt(msg, sizeof msg, "a target state of connector '%.*s' must be deleted, but no "
@@ -9216,9 +9204,11 @@ COCO__PRIVATE coco_result coco__declare_hits(coco__run* run) {
         coco_bytes k = coco__app_key(ar, run->app, 'c', &pf), raw;
         coco_value rec;
         const coco_value* t;
-        if (coco_store_get(run->env->store, k.ptr, k.len, ar, &raw) != COCO_OK ||
-            coco_value_decode(ar, raw.ptr, raw.len, &rec) != COCO_OK)
-            continue;
+        if (!k.len) { rc = COCO_ERR_NOMEM; break; }
+        rc = coco_store_get(run->env->store, k.ptr, k.len, ar, &raw);
+        if (rc == COCO_ERR_NOT_FOUND) { rc = COCO_OK; continue; }
+        if (rc != COCO_OK || (rc = coco_value_decode(ar, raw.ptr, raw.len, &rec)) != COCO_OK)
+            break;   /* a state left out of the set could be deleted while still owned */
         t = coco__field(&rec, "t");
         for (j = 0; j < coco__list_len(t) && rc == COCO_OK; j++) {
             const coco_value* e = coco__list_at(t, j);
@@ -9246,6 +9236,7 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     coco_txn* t;
     size_t i, n;
     coco_result rc = COCO_OK;
+    if (!prefix.len) return COCO_ERR_NOMEM;   /* an empty prefix would match every key */
     coco__buf_init(&tombs, &run->env->a);
     coco__buf_init(&acts, &run->env->a);
     memset(&sd, 0, sizeof sd);
@@ -9417,8 +9408,8 @@ COCO__PRIVATE coco_result coco__links_settle(coco__run* run, int clean) {
         const unsigned char* p;
         coco_value pv;
         if (coco__link_is_own(run, &kv[0])) continue;   /* this clean run linked them */
-        if (coco_value_decode(ar, kv[1].ptr, kv[1].len, &pv) != COCO_OK || pv.kind != COCO_BYTES ||
-            pv.u.s.len % 32) {
+        if ((rc = coco_value_decode(ar, kv[1].ptr, kv[1].len, &pv)) == COCO_ERR_NOMEM) break;
+        if (rc != COCO_OK || pv.kind != COCO_BYTES || pv.u.s.len % 32) {
             coco__fmt(app->err, sizeof app->err, "malformed link record in app '%s'", app->name);
             rc = COCO_ERR_CORRUPT;
             break;
@@ -9487,7 +9478,7 @@ typedef struct coco__live_closure {
     void*              user;
 } coco__live_closure;
 
-typedef struct coco__totals { uint64_t upserts, deletes, commits, apply_errors; } coco__totals;
+typedef struct coco__totals { uint64_t upserts, deletes, commits; } coco__totals;
 
 COCO__PRIVATE coco_result coco__closure_key(const void* obj, coco_arena* ar, coco_value* out) {
     (void)ar;
@@ -9763,7 +9754,7 @@ COCO__PRIVATE coco__live_edit* coco__live_edit_for(coco__run* run, coco__buf* ed
     coco__buf_init(&e->kids, &run->env->a);
     coco__buf_init(&e->gone, &run->env->a);
     key = coco__app_key(ar, run->app, 'c', &l->pathfp);
-    if (!(rec = (coco_value*)coco_arena_alloc(ar, sizeof *rec))) return NULL;
+    if (!key.len || !(rec = (coco_value*)coco_arena_alloc(ar, sizeof *rec))) return NULL;
     if (coco_store_get(run->env->store, key.ptr, key.len, ar, &e->raw) != COCO_OK ||
         coco_value_decode(ar, e->raw.ptr, e->raw.len, rec) != COCO_OK || rec->kind != COCO_MAP)
         return e;   /* no record: treated as no children */
@@ -9876,6 +9867,7 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
         memset(&sub, 0, sizeof sub);
         if ((rc = coco_value_encode(run.batch_arena, &m, &sub.final_rec)) != COCO_OK) break;
         sub.rec_key = coco__app_key(run.batch_arena, app, 'c', &e->live->pathfp);
+        if (!sub.rec_key.len) { rc = COCO_ERR_NOMEM; break; }
         sub.kv_start = kv0;
         sub.kv_end = COCO__VLEN(run.kvs, coco__kv);
         sub.unused = (const coco__ctxval*)(const void*)"";
@@ -9896,7 +9888,6 @@ out:
     tot->upserts += run.upserts;
     tot->deletes += run.deletes;
     tot->commits += run.commits;
-    tot->apply_errors += run.apply_errors;
     for (i = 0; i < COCO__VLEN(edits, coco__live_edit); i++) {
         coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).kids);
         coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).gone);
@@ -10130,6 +10121,7 @@ COCO__PRIVATE coco_result coco__run_init(coco__run* run, coco_app* app, int full
     if ((rc = coco_arena_create(&app->env->a, &run->batch_arena)) != COCO_OK) return rc;
     if (coco__map_init(&run->declared, &app->env->a, 64)) return COCO_ERR_NOMEM;
     k = coco__app_key(run->batch_arena, app, 'n', NULL);
+    if (!k.len) return COCO_ERR_NOMEM;   /* "no record" would restart the ids at 1 */
     rc = coco_store_get(app->env->store, k.ptr, k.len, run->batch_arena, &v);
     if (rc == COCO_OK && coco_value_decode(run->batch_arena, v.ptr, v.len, &iv) == COCO_OK &&
         iv.kind == COCO_INT)
@@ -10176,7 +10168,6 @@ COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* 
     tot->upserts += run.upserts;
     tot->deletes += run.deletes;
     tot->commits += run.commits;
-    tot->apply_errors += run.apply_errors;
     coco__run_free(&run);
     return rc;
 }
@@ -10223,7 +10214,6 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
         stats->upserts = tot.upserts;
         stats->deletes = tot.deletes;
         stats->commits = tot.commits;
-        stats->apply_errors = tot.apply_errors;
         stats->seconds = (double)(coco__now_ns() - t0) / 1e9;
     }
     return rc;
@@ -10268,6 +10258,7 @@ COCO_API coco_result coco_app_drop(coco_app* app) {
     if ((rc = coco__run_init(&run, app, 0)) != COCO_OK) goto out;
     memset(&sd, 0, sizeof sd);
     sd.prefix = coco__app_key(run.batch_arena, app, 'c', NULL);
+    if (!sd.prefix.len) { rc = COCO_ERR_NOMEM; goto out; }
     ds.run = &run;
     ds.rc = COCO_OK;
     ds.keys = NULL;
@@ -10405,7 +10396,7 @@ COCO__PRIVATE int coco__cli_show(coco_app* app, int print, FILE* out) {
     if (coco_arena_create(&app->env->a, &keys) != COCO_OK) { coco_arena_destroy(s.ar); return 1; }
     memset(&sd, 0, sizeof sd);
     sd.prefix = coco__app_key(keys, app, 'c', NULL);
-    rc = coco_store_scan(app->env->store, &sd, coco__show_one, &s);
+    rc = sd.prefix.len ? coco_store_scan(app->env->store, &sd, coco__show_one, &s) : COCO_ERR_NOMEM;
     if (!print)
         fprintf(out, "app %s: %zu components, %zu target states, %zu memo entries\n", app->name,
                 s.components, s.states, s.memos);
@@ -10632,21 +10623,19 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
         if (rc != COCO_OK) {
             fprintf(stderr, "%s: update failed: %s\n", prog, coco_app_errmsg(app));
             code = 1;
-        } else {
-            /* failed components and failed target applies were reported: exit 1 */
+        } else if (!quiet) {
             size_t k;
-            uint64_t run = 0, skip = 0, err = st.apply_errors;
+            uint64_t run = 0, skip = 0, err = 0;
             for (k = 0; k < st.nfns; k++) {
                 run += st.fns[k].started;
                 skip += st.fns[k].unchanged;
                 err += st.fns[k].errors;
             }
-            if (!quiet)
-                printf("%sprocessed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
-                       st.upserts + st.deletes + err == 0 ? "nothing to do: " : "",
-                       (unsigned long long)run, (unsigned long long)st.upserts,
-                       (unsigned long long)skip, (unsigned long long)st.deletes,
-                       err ? " (with errors, see above)" : "", st.seconds);
+            printf("%sprocessed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
+                   st.upserts + st.deletes + err == 0 ? "nothing to do: " : "",
+                   (unsigned long long)run, (unsigned long long)st.upserts,
+                   (unsigned long long)skip, (unsigned long long)st.deletes,
+                   err ? " (with errors, see above)" : "", st.seconds);
             if (err) code = 1;
         }
     } else if (strcmp(verb, "drop") == 0) {

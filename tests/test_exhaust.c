@@ -66,39 +66,6 @@ static void print_diff(const char* got, const char* want) {
     }
 }
 
-/* 1 when `got` holds every line of `want` and its other lines are target states of files
-   that are not in `src` any more: the signature of the known bugs described at
-   known_bug_cleanup_alloc_failure_leaves_stale_states (states of removed components that no
-   update deletes) */
-static int only_stale_extras(const char* got, const char* want, const char* src) {
-    const char* p;
-    for (p = want; *p; ) {
-        const char* e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p + 1) : strlen(p);
-        char line[4200];
-        snprintf(line, sizeof line, "%.*s", (int)n, p);
-        if (!strstr(got, line)) return 0;
-        p += n;
-    }
-    for (p = got; *p; ) {
-        const char* e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p + 1) : strlen(p);
-        char line[4200], path[4400];
-        struct stat st;
-        size_t cut;
-        snprintf(line, sizeof line, "%.*s", (int)n, p);
-        p += n;
-        if (strstr(want, line)) continue;
-        cut = strcspn(line, "#=");
-        line[cut] = 0;
-        snprintf(path, sizeof path, "%s/%s", src, line);
-        if (stat(path, &st) == 0) return 0;
-    }
-    return 1;
-}
-static long g_known_stale;     /* sweep results with only that signature */
-static long g_known_ids;       /* duplicate stable ids (known_bug_app_key_nomem_reuses_ids) */
-static int known_bug_mode(void) { return getenv("COCO_KNOWN_BUG") != NULL; }
 
 /* the allocation calls of one run (open, setup, update, close) of db `db` over `src` */
 static long count_allocs(fa_state* fa, const char* db, const char* src, const void* template_db,
@@ -164,18 +131,14 @@ static void sweep(const char* what, const char* src, const char* expect, const v
             c.update_failed++;
             if (o.update_rc < 0 && o.update_rc > -20) c.codes[-o.update_rc]++;
             else CHECK(!"an unknown result code");
-            if (known_bug_mode() && o.update_rc != COCO_ERR_NOMEM) {
+            if (o.update_rc != COCO_ERR_NOMEM) {
                 CHECK(!"an allocation failure reported as another error");
                 printf("#   %s k=%ld: %s: %s\n", what, k, coco_result_str(o.update_rc), ra_last_err);
             }
         }
         else if (o.errors) c.reported++;
         else if (strcmp(got, expect) == 0) c.absorbed++;
-        else if (!known_bug_mode() && only_stale_extras(got, expect, src)) {
-            g_known_stale++;
-            printf("#   %s k=%ld: KNOWN BUG: OK, no error, states of removed files left behind\n",
-                   what, k);
-        } else {
+        else {
             CHECK(!"an allocation failure went unreported and the target is wrong");
             printf("#   %s k=%ld: update returned OK, no error reported; target (+ extra, - missing):\n",
                    what, k);
@@ -187,10 +150,7 @@ static void sweep(const char* what, const char* src, const char* expect, const v
                    coco_store_open_errmsg());
         }
         free(got);
-        if (!rt_values_distinct(&RA_IDS) && !known_bug_mode()) {
-            printf("#   %s k=%ld: KNOWN BUG: two files got the same stable id\n", what, k);
-            g_known_ids++;
-        } else if (!rt_values_distinct(&RA_IDS)) {
+        if (!rt_values_distinct(&RA_IDS)) {
             CHECK(!"two files got the same stable id");
             printf("#   %s k=%ld: ids after the failed update:\n", what, k);
             got = rt_snapshot(&RA_IDS);
@@ -202,10 +162,7 @@ static void sweep(const char* what, const char* src, const char* expect, const v
         fa_arm(&fa, 0, 0);
         o = ra_run(db, src, &a, threads);
         got = rt_snapshot(&RA_T);
-        if (ra_ok(&o) && strcmp(got, expect) != 0 && !known_bug_mode() &&
-            only_stale_extras(got, expect, src)) {
-            printf("#   %s k=%ld: KNOWN BUG: the next update does not delete them either\n", what, k);
-        } else if (!ra_ok(&o) || strcmp(got, expect) != 0) {
+        if (!ra_ok(&o) || strcmp(got, expect) != 0) {
             CHECK(!"the update after the failure did not converge");
             printf("#   %s k=%ld: open %s setup %s update %s errors %d (%s)\n#   target (+ extra, - missing):\n",
                    what, k, coco_result_str(o.open_rc), coco_result_str(o.setup_rc),
@@ -214,7 +171,7 @@ static void sweep(const char* what, const char* src, const char* expect, const v
             bad++;
         }
         free(got);
-        if (!rt_values_distinct(&RA_IDS) && known_bug_mode()) {
+        if (!rt_values_distinct(&RA_IDS)) {
             CHECK(!"two files have the same stable id after the recovery");
             bad++;
         }
@@ -232,9 +189,6 @@ static void sweep(const char* what, const char* src, const char* expect, const v
         }
     }
     print_counts(what, &c);
-    if (g_known_stale || g_known_ids)
-        printf("# %s: so far %ld results with stale states, %ld with a duplicate id: the known "
-               "bugs (COCO_KNOWN_BUG=1 makes them failures)\n", what, g_known_stale, g_known_ids);
     printf("# %s: %ld allocation calls in the run, %.2f s\n", what, n, ra_now() - t0);
     ra_rm_db(db);
 }
@@ -656,8 +610,8 @@ static void alloc_fail_store_commits_and_compaction(void) {
     ra_rm_db(db);
 }
 
-/* ---- KNOWN BUG (runs with COCO_KNOWN_BUG=1) ----------------------------------------------------
-   coco__fn_reg_locked overwrites *rc with COCO_OK (the coco_value_fp of the logic) before its
+/* ---- fixed: a failed registration reported as success ---------------------------------------
+   coco__fn_reg_locked overwrote *rc with COCO_OK (the coco_value_fp of the logic) before its
    last step, coco__vpush of the new registration; when that push cannot grow the function
    list it returns NULL with *rc == COCO_OK.  coco_fn_register then reports success for a
    function it did not register, and coco__run_component ("if (!(reg = coco__fn_reg(...)))
@@ -669,7 +623,7 @@ static coco_result kb_root(coco_ctx* ctx, const coco_value* a, size_t n, coco_va
 }
 static const coco_fn kb_root_fn = { "kb_root", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, kb_root };
 
-static void known_bug_fn_register_nomem_reported_as_ok(void) {
+static void fn_register_nomem_is_reported(void) {
     fa_state fa;
     coco_allocator a;
     coco_env_desc ed;
@@ -730,7 +684,7 @@ static void known_bug_fn_register_nomem_reported_as_ok(void) {
     rt_clear(&RA_T);
 }
 
-/* ---- KNOWN BUG (runs with COCO_KNOWN_BUG=1): stale target states after an allocation failure
+/* ---- fixed: stale target states after an allocation failure
    in the cleanup of removed components --------------------------------------------------------
    Update 1 mounts children "a" and b00..b59 (each declares 40 states); update 2 mounts only
    "a", so the 2400 states of the b's go through tombstones and must be deleted.  For every k,
@@ -808,7 +762,7 @@ static coco_result kb_update(const char* db, const coco_allocator* a, fa_state* 
     return rc;
 }
 
-static void known_bug_cleanup_alloc_failure_leaves_stale_states(void) {
+static void cleanup_alloc_failure_leaves_no_stale_states(void) {
     fa_state fa;
     coco_allocator a;
     char db[300];
@@ -849,7 +803,7 @@ static void known_bug_cleanup_alloc_failure_leaves_stale_states(void) {
     rt_clear(&RA_T);
 }
 
-/* ---- KNOWN BUG (runs with COCO_KNOWN_BUG=1): a stable id handed out twice -----------------------
+/* ---- fixed: a stable id handed out twice -----------------------
    coco__app_key returns an empty key (ptr NULL, len 0) when its arena allocation fails, and no
    caller checks: coco__run_init then reads the app's next-id record under the empty key, gets
    COCO_ERR_NOT_FOUND and starts the run's id counter at 1 again, so a new dep gets an id that
@@ -871,7 +825,7 @@ static coco_result kb_ids(coco_ctx* ctx, const coco_value* a, size_t n, coco_val
 }
 static const coco_fn kb_ids_fn = { "kb_ids", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, kb_ids };
 
-static void known_bug_app_key_nomem_reuses_ids(void) {
+static void app_key_nomem_reuses_no_id(void) {
     fa_state fa;
     coco_allocator a;
     coco_env_desc ed;
@@ -942,15 +896,13 @@ int main(int argc, char** argv) {
     RUN(alloc_fail_once_bigger_tree_cold_and_incremental);
     RUN(alloc_fail_json_values_split);
     RUN(alloc_fail_store_commits_and_compaction);
-    if (getenv("COCO_KNOWN_BUG")) {
-        ra_register_late = 1;
-        RUN(known_bug_fn_register_nomem_reported_as_ok);
-        RUN(known_bug_cleanup_alloc_failure_leaves_stale_states);
-        RUN(known_bug_app_key_nomem_reuses_ids);
-        RUN(alloc_fail_once_with_worker_threads);
-        RUN(alloc_fail_once_cold_update);
-        ra_register_late = 0;
-    }
+    RUN(alloc_fail_once_with_worker_threads);
+    RUN(fn_register_nomem_is_reported);
+    RUN(cleanup_alloc_failure_leaves_no_stale_states);
+    RUN(app_key_nomem_reuses_no_id);
+    ra_register_late = 1;            /* the functions registered on first use, in the update */
+    RUN(alloc_fail_once_cold_update);
+    ra_register_late = 0;
     free(g_exp1);
     free(g_exp2);
     free(g_db1);
