@@ -775,6 +775,7 @@ typedef struct coco_stats {
     size_t               nfns;
     uint64_t             upserts, deletes;   /* target actions applied                      */
     uint64_t             commits;            /* state store commits                         */
+    uint64_t             apply_errors;       /* failed target applies (see coco_app_update) */
     double               seconds;
 } coco_stats;
 
@@ -787,6 +788,14 @@ COCO_API const char* coco_app_errmsg(const coco_app* app);
    the declared target states to the targets, deletes what is no longer declared.  Returns
    the root's result: a failure of a background mount is reported (on_error, stats) but does
    not fail the update.  `stats` (optional) receives the counters.
+   A target that fails to apply (a write, a commit) is reported through on_error and the
+   logger, once per component whose actions it held (or per removed target state, for a
+   cleanup), and counted in stats->apply_errors; what the other targets and components did is
+   kept, and the failed states stay pending, so the next update retries them.  It fails the
+   update (COCO_ERR_CONNECTOR) when it hits the root component's own target states, or the
+   child of a coco_use_mount (which then fails its caller).  So an update had errors when it
+   returns an error, when stats->apply_errors is non-zero, or when some fns[i].errors is:
+   coco_main then exits with 1.
    Thread-safety: one update per app at a time. */
 COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc,
                                      coco_stats* stats);
@@ -979,7 +988,9 @@ typedef struct coco_main_desc {
      show                                           component tree with target states
      stats                                          counts of what the state holds
    --db PATH, else $COCOINDEX_DB, else ./cocoindex.db.  --help anywhere.  Exit codes: 0 ok,
-   1 failure (message on stderr), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
+   1 failure (message on stderr; for update also a component that failed or a target that
+   failed to apply, with --quiet too: the rest is kept and the summary line says "(with
+   errors, see above)"), 2 bad usage.  In live mode SIGINT/SIGTERM stop cleanly. */
 COCO_API int coco_main(int argc, char** argv, const coco_main_desc* desc);
 
 
@@ -6003,6 +6014,7 @@ typedef struct coco__run {
     int         id_dirty;
     uint64_t    upserts, deletes, commits;
     uint64_t    apply_failures;
+    uint64_t    apply_errors;     /* failures reported by target applies (coco_stats)    */
     int         root_failed;      /* the root component's own target states failed to apply */
     coco_result first_err;
     char        last_err[COCO__ERRMSG_CAP];
@@ -7532,11 +7544,17 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
             for (j = i; j < n; j++)
                 if (acts[j].t == t && subs) {
                     const char* sp = sub_paths ? sub_paths[acts[j].sub] : "?";
-                    if (!subs[acts[j].sub].failed) coco__report(run, sp, t->name, rc, msg);
+                    if (!subs[acts[j].sub].failed) {
+                        coco__report(run, sp, t->name, rc, msg);
+                        run->apply_errors++;
+                    }
                     subs[acts[j].sub].failed = 1;
                     if (sp && strcmp(sp, "/") == 0) run->root_failed = 1;   /* critical path */
                 }
-            if (!subs) coco__report(run, "(cleanup)", t->name, rc, msg);
+            if (!subs) {
+                coco__report(run, "(cleanup)", t->name, rc, msg);
+                run->apply_errors++;
+            }
             continue;
         }
         for (j = 0; j < m; j++) {
@@ -9478,7 +9496,7 @@ typedef struct coco__live_closure {
     void*              user;
 } coco__live_closure;
 
-typedef struct coco__totals { uint64_t upserts, deletes, commits; } coco__totals;
+typedef struct coco__totals { uint64_t upserts, deletes, commits, apply_errors; } coco__totals;
 
 COCO__PRIVATE coco_result coco__closure_key(const void* obj, coco_arena* ar, coco_value* out) {
     (void)ar;
@@ -9888,6 +9906,7 @@ out:
     tot->upserts += run.upserts;
     tot->deletes += run.deletes;
     tot->commits += run.commits;
+    tot->apply_errors += run.apply_errors;
     for (i = 0; i < COCO__VLEN(edits, coco__live_edit); i++) {
         coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).kids);
         coco__buf_free(&COCO__VAT(edits, coco__live_edit, i).gone);
@@ -10168,6 +10187,7 @@ COCO__PRIVATE coco_result coco__catch_up(coco_app* app, int full, coco__totals* 
     tot->upserts += run.upserts;
     tot->deletes += run.deletes;
     tot->commits += run.commits;
+    tot->apply_errors += run.apply_errors;
     coco__run_free(&run);
     return rc;
 }
@@ -10214,6 +10234,7 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
         stats->upserts = tot.upserts;
         stats->deletes = tot.deletes;
         stats->commits = tot.commits;
+        stats->apply_errors = tot.apply_errors;
         stats->seconds = (double)(coco__now_ns() - t0) / 1e9;
     }
     return rc;
@@ -10623,19 +10644,21 @@ COCO_API int coco_main(int argc, char** argv, const coco_main_desc* d) {
         if (rc != COCO_OK) {
             fprintf(stderr, "%s: update failed: %s\n", prog, coco_app_errmsg(app));
             code = 1;
-        } else if (!quiet) {
+        } else {
+            /* failed components and failed target applies were reported: exit 1 */
             size_t k;
-            uint64_t run = 0, skip = 0, err = 0;
+            uint64_t run = 0, skip = 0, err = st.apply_errors;
             for (k = 0; k < st.nfns; k++) {
                 run += st.fns[k].started;
                 skip += st.fns[k].unchanged;
                 err += st.fns[k].errors;
             }
-            printf("%sprocessed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
-                   st.upserts + st.deletes + err == 0 ? "nothing to do: " : "",
-                   (unsigned long long)run, (unsigned long long)st.upserts,
-                   (unsigned long long)skip, (unsigned long long)st.deletes,
-                   err ? " (with errors, see above)" : "", st.seconds);
+            if (!quiet)
+                printf("%sprocessed %llu, wrote %llu, skipped %llu, deleted %llu%s in %.2fs\n",
+                       st.upserts + st.deletes + err == 0 ? "nothing to do: " : "",
+                       (unsigned long long)run, (unsigned long long)st.upserts,
+                       (unsigned long long)skip, (unsigned long long)st.deletes,
+                       err ? " (with errors, see above)" : "", st.seconds);
             if (err) code = 1;
         }
     } else if (strcmp(verb, "drop") == 0) {
