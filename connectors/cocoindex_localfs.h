@@ -358,6 +358,9 @@ COCO_API coco_result coco_localfs_dir_target(coco_ctx* ctx, coco_target* parent,
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#if !defined(COCO_NO_THREADS)
+#include <pthread.h>
+#endif
 
 #define COCO__LFS_ERRCAP 512
 #if defined(__linux__) && defined(_GNU_SOURCE)
@@ -1476,6 +1479,17 @@ typedef struct coco__lfs_devino { uint64_t dev, ino; } coco__lfs_devino;
 
 typedef struct coco__lfs_work { size_t off, len; } coco__lfs_work;   /* a string in `pool` */
 
+/* A selected regular file (by its directory entry) listed before its stat: the stats of a
+   walk are made after the directories are read, on several threads for a big tree. */
+typedef struct coco__lfs_pend {
+    coco_localfs_file* f;
+    coco__lfs_work     dir;       /* its directory, relative ("" = the root) */
+    int                err;       /* out: errno of the stat, 0 = done */
+    unsigned           mode;      /* out: st_mode, st_uid, st_gid */
+    uid_t              uid;
+    gid_t              gid;
+} coco__lfs_pend;
+
 typedef struct coco__lfs_walker {
     coco_arena*       ar;
     const coco_glob*  g;
@@ -1494,6 +1508,8 @@ typedef struct coco__lfs_walker {
     coco__lfs_vec     rel;        /* scratch: the entry's relative path */
     coco__lfs_devino* seen;       /* open-addressing set of directories read */
     size_t            nseen, seen_cap;
+    coco__lfs_vec     pend;       /* coco__lfs_pend: regular files whose stat is deferred */
+    coco__lfs_work    cur;        /* the directory being read (a string in `pool`) */
     size_t            nerrors, nskipped, ndirs;
     int               nomem;
     char*             err;        /* first directory error */
@@ -1620,6 +1636,21 @@ COCO__PRIVATE void coco__lfs_dir_error(coco__lfs_walker* w, const char* rel, siz
     if (len) coco__lfs_add(w, rel, len, NULL, msg, 1);
 }
 
+/* The checks of a selected regular file once stat'ed: too large (skipped), unreadable by its
+   permission bits (an error item), else the item.  0 = listed (*f updated), -1 = not. */
+COCO__PRIVATE int coco__lfs_checked(coco__lfs_walker* w, const char* rel, const struct stat* st,
+                                    char** error) {
+    char msg[COCO__LFS_ERRCAP];
+    *error = NULL;
+    if (w->max_size && (uint64_t)st->st_size > w->max_size) { w->nskipped++; return -1; }
+    if (!coco__lfs_readable(w, st)) {
+        coco__lfs_msg(msg, sizeof msg, "cannot read '%s/%s': %s", w->dir, rel, strerror(EACCES));
+        if (!(*error = coco_arena_strndup(w->ar, msg, strlen(msg)))) w->nomem = 1;
+        w->nerrors++;
+    }
+    return 0;
+}
+
 /* One directory entry `name` of the directory `dfd`; w->rel holds its relative path. */
 COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* name, int dtype) {
     struct stat st;
@@ -1632,7 +1663,17 @@ COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* nam
         return;
     }
     if (dtype == COCO__LFS_DT_REG && !coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
-    if (dtype == COCO__LFS_DT_REG || dtype == COCO__LFS_DT_UNKNOWN) {
+    if (dtype == COCO__LFS_DT_REG) {
+        /* listed now, stat'ed later (coco__lfs_stat_pending) */
+        coco__lfs_pend pd;
+        if (coco__lfs_add(w, rel, len, NULL, NULL, 0)) return;
+        memset(&pd, 0, sizeof pd);
+        pd.f = ((coco_localfs_file**)(void*)w->files.p)[w->files.len / sizeof pd.f - 1];
+        pd.dir = w->cur;
+        if (coco__lfs_vec_put(&w->pend, &pd, sizeof pd)) w->nomem = 1;
+        return;
+    }
+    if (dtype == COCO__LFS_DT_UNKNOWN) {
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) goto stat_failed;
         if (S_ISLNK(st.st_mode)) dtype = COCO__LFS_DT_LNK;
     }
@@ -1653,14 +1694,14 @@ COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* nam
         return;
     }
     if (!S_ISREG(st.st_mode)) return;
-    if (dtype != COCO__LFS_DT_REG && !coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
-    if (w->max_size && (uint64_t)st.st_size > w->max_size) { w->nskipped++; return; }
-    if (!coco__lfs_readable(w, &st)) {
-        coco__lfs_msg(msg, sizeof msg, "cannot read '%s/%s': %s", w->dir, rel, strerror(EACCES));
-        coco__lfs_add(w, rel, len, &st, msg, 0);
-        return;
+    if (!coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
+    {
+        char* error;
+        if (coco__lfs_checked(w, rel, &st, &error) == 0 &&
+            coco__lfs_add(w, rel, len, &st, NULL, 0) == 0)
+            ((coco_localfs_file**)(void*)w->files.p)[w->files.len / sizeof(void*) - 1]->error =
+                error;
     }
-    coco__lfs_add(w, rel, len, &st, NULL, 0);
     return;
 stat_failed:
     e = errno;
@@ -1680,6 +1721,7 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     /* the pool grows (moves) while entries are read: `path` is taken again after that */
 #define COCO__LFS_WPATH() (path = wk.len ? w->pool.p + wk.off : "")
     COCO__LFS_WPATH();
+    w->cur = wk;
     w->rel.len = 0;
     if (coco__lfs_vec_put(&w->rel, path, wk.len) || coco__lfs_vec_put(&w->rel, "", 1)) {
         w->nomem = 1;
@@ -1739,6 +1781,137 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
 #undef COCO__LFS_WPATH
 }
 
+/* Stats pend[from, to) (each directory opened once); any thread: touches only those entries
+   and their files' size and mtime. */
+typedef struct coco__lfs_statjob {
+    const coco__lfs_walker* w;
+    size_t                  from, to;
+} coco__lfs_statjob;
+
+COCO__PRIVATE void* coco__lfs_stat_range(void* arg) {
+    const coco__lfs_statjob* j = (const coco__lfs_statjob*)arg;
+    const coco__lfs_walker* w = j->w;
+    coco__lfs_pend* pd = (coco__lfs_pend*)(void*)w->pend.p;
+    char dir[PATH_MAX];
+    int dfd = -1, derr = 0;
+    size_t i, off = SIZE_MAX, len = 0;
+    for (i = j->from; i < j->to; i++) {
+        coco__lfs_pend* p = &pd[i];
+        struct stat st;
+        if (p->dir.off != off || p->dir.len != len) {
+            if (dfd >= 0 && dfd != w->rootfd) close(dfd);
+            off = p->dir.off;
+            len = p->dir.len;
+            derr = 0;
+            if (!len) dfd = w->rootfd;
+            else if (len >= sizeof dir) { dfd = -1; derr = ENAMETOOLONG; }
+            else {
+                memcpy(dir, w->pool.p + off, len);
+                dir[len] = 0;
+                do dfd = openat(w->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                while (dfd < 0 && errno == EINTR);
+                if (dfd < 0) derr = errno;
+            }
+        }
+        if (dfd < 0) { p->err = derr ? derr : EIO; continue; }
+        if (fstatat(dfd, p->f->rel + p->f->name_off, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            p->err = errno ? errno : EIO;
+            continue;
+        }
+        p->err = 0;
+        p->mode = (unsigned)st.st_mode;
+        p->uid = st.st_uid;
+        p->gid = st.st_gid;
+        p->f->size = (uint64_t)st.st_size;
+        p->f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+    }
+    if (dfd >= 0 && dfd != w->rootfd) close(dfd);
+    return NULL;
+}
+
+#define COCO__LFS_PAR_MIN 2048     /* deferred stats from which helper threads share them */
+#define COCO__LFS_PAR_MAX 4        /* threads at most */
+
+/* The deferred stats (on up to COCO__LFS_PAR_MAX threads when there are many), then what the
+   walk does with a stat'ed regular file: checks, error items, or dropping it (a file that is
+   no longer a regular file).  Dropped files leave w->files. */
+COCO__PRIVATE void coco__lfs_stat_pending(coco__lfs_walker* w) {
+    size_t n = w->pend.len / sizeof(coco__lfs_pend), i, k, nt = 1;
+    coco__lfs_pend* pd = (coco__lfs_pend*)(void*)w->pend.p;
+    coco__lfs_statjob jobs[COCO__LFS_PAR_MAX];
+    int dropped = 0;
+#if !defined(COCO_NO_THREADS)
+    pthread_t th[COCO__LFS_PAR_MAX];
+    int started[COCO__LFS_PAR_MAX];
+    if (n >= COCO__LFS_PAR_MIN) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        nt = nc > 1 ? (size_t)nc : 1;
+        if (nt > COCO__LFS_PAR_MAX) nt = COCO__LFS_PAR_MAX;
+    }
+#endif
+    if (!n) return;
+    for (k = 0; k < nt; k++) {
+        jobs[k].w = w;
+        jobs[k].from = n * k / nt;
+        jobs[k].to = n * (k + 1) / nt;
+    }
+#if !defined(COCO_NO_THREADS)
+    for (k = 1; k < nt; k++)
+        started[k] = pthread_create(&th[k], NULL, coco__lfs_stat_range, &jobs[k]) == 0;
+    coco__lfs_stat_range(&jobs[0]);
+    for (k = 1; k < nt; k++) {
+        if (started[k]) pthread_join(th[k], NULL);
+        else coco__lfs_stat_range(&jobs[k]);       /* no thread: this one does it */
+    }
+#else
+    coco__lfs_stat_range(&jobs[0]);
+#endif
+    for (i = 0; i < n && !w->nomem; i++) {
+        coco__lfs_pend* p = &pd[i];
+        coco_localfs_file* f = p->f;
+        char msg[COCO__LFS_ERRCAP];
+        struct stat st;
+        char* error = NULL;
+        int e = p->err;
+        if (!e && S_ISLNK(p->mode)) {
+            /* replaced by a symlink since its directory was read: follow it */
+            if (fstatat(w->rootfd, f->rel, &st, 0) != 0) {
+                e = errno ? errno : EIO;
+                if (e == ENOENT || e == ELOOP || e == ENOTDIR) { f->is_dir = -1; dropped = 1; continue; }
+            } else {
+                p->mode = (unsigned)st.st_mode;
+                p->uid = st.st_uid;
+                p->gid = st.st_gid;
+                f->size = (uint64_t)st.st_size;
+                f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+            }
+        }
+        if (e) {
+            coco__lfs_msg(msg, sizeof msg, "cannot stat '%s/%s': %s", w->dir, f->rel, strerror(e));
+            if (!(f->error = coco_arena_strndup(w->ar, msg, strlen(msg)))) w->nomem = 1;
+            f->size = 0;
+            f->mtime_ns = 0;
+            w->nerrors++;
+            continue;
+        }
+        if (!S_ISREG(p->mode)) { f->is_dir = -1; dropped = 1; continue; }   /* now a dir, ... */
+        memset(&st, 0, sizeof st);
+        st.st_mode = (mode_t)p->mode;
+        st.st_uid = p->uid;
+        st.st_gid = p->gid;
+        st.st_size = (off_t)f->size;
+        if (coco__lfs_checked(w, f->rel, &st, &error) != 0) { f->is_dir = -1; dropped = 1; continue; }
+        f->error = error;
+    }
+    if (dropped) {
+        coco_localfs_file** fs = (coco_localfs_file**)(void*)w->files.p;
+        size_t m = w->files.len / sizeof *fs, o = 0;
+        for (i = 0; i < m; i++)
+            if (fs[i]->is_dir != -1) fs[o++] = fs[i];
+        w->files.len = o * sizeof *fs;
+    }
+}
+
 COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
     const coco_localfs_file* x = *(const coco_localfs_file* const*)a;
     const coco_localfs_file* y = *(const coco_localfs_file* const*)b;
@@ -1791,6 +1964,7 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
     coco__lfs_vec_init(&w.real, NULL);
     coco__lfs_vec_init(&w.links, NULL);
     coco__lfs_vec_init(&w.rel, NULL);
+    coco__lfs_vec_init(&w.pend, NULL);
     w.ar = ar;
     w.recursive = d->recursive;
     w.max_size = d->max_file_size;
@@ -1853,6 +2027,7 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
         } else break;
         coco__lfs_read_dir(&w, wk, via);
     }
+    if (!w.nomem) coco__lfs_stat_pending(&w);
     if (w.nomem) { rc = COCO_ERR_NOMEM; goto done; }
     n = w.files.len / sizeof(coco_localfs_file*);
     if (n) qsort(w.files.p, n, sizeof(coco_localfs_file*), coco__lfs_cmp);
@@ -1882,6 +2057,7 @@ done:
     coco__lfs_vec_free(&w.real);
     coco__lfs_vec_free(&w.links);
     coco__lfs_vec_free(&w.rel);
+    coco__lfs_vec_free(&w.pend);
     return rc;
 }
 
