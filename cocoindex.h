@@ -4294,12 +4294,18 @@ typedef struct coco__keyref {
     size_t               klen;
 } coco__keyref;
 
+/* Called only for a slot whose hash is the key's.  A record there that does not parse, or
+   holds another key and fails its checksum, counts as a match: it is almost surely this key
+   damaged (a snapshot's index is trusted without reading the records it covers), and the
+   get must report COCO_ERR_CORRUPT, not COCO_ERR_NOT_FOUND.  The checksum is read only on a
+   hash match with another key, which an intact log almost never has. */
 COCO__PRIVATE int coco__log_key_eq(void* ctx, uint64_t off) {
     const coco__keyref* k = (const coco__keyref*)ctx;
     const unsigned char* base = coco__log_base(k->l);
     coco__rec r;
-    if (coco__rec_parse(base + off, base + k->l->end, &r)) return 0;
-    return r.klen == k->klen && (k->klen == 0 || memcmp(r.key, k->key, k->klen) == 0);
+    if (coco__rec_parse(base + off, base + k->l->end, &r)) return 1;
+    if (r.klen == k->klen && (k->klen == 0 || memcmp(r.key, k->key, k->klen) == 0)) return 1;
+    return !coco__rec_crc_ok(base + off, &r);
 }
 
 /* Room for `n` records in the scratch array (kept between commits; see coco__log_refs_trim). */
@@ -5579,8 +5585,20 @@ COCO__PRIVATE coco_result coco__log_scan(void* impl, const coco_scan_desc* desc,
         coco__rec r;
         uint64_t off = l->index.slots[i].val;
         if (!off) continue;
-        if (coco__rec_parse(base + off, base + l->end, &r) == 0 && coco__scan_match(&r, desc))
-            offs[n++] = off;
+        /* a record the index points at that does not parse is damage (the part of the log a
+           snapshot covers is not read at open): skipping it would hide a live key */
+        if (coco__rec_parse(base + off, base + l->end, &r)) {
+            rc = coco__errf(err, cap, COCO_ERR_CORRUPT, "state store '%s': record at offset %llu "
+                            "is damaged", l->path ? l->path : "(memory)",
+                            (unsigned long long)off);
+            break;
+        }
+        if (coco__scan_match(&r, desc)) offs[n++] = off;
+    }
+    if (rc != COCO_OK) {
+        coco__rw_unlock(&l->rw);
+        coco__free(&l->a, offs, bytes);
+        return rc;
     }
     sc.base = base;
     sc.end = l->end;
