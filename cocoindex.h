@@ -7559,6 +7559,9 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
             coco__fmt(msg, sizeof msg, "target '%s' failed to apply %zu action(s): %s", t->name,
                      m, err[0] ? err : coco_result_str(rc));
             if (first == COCO_OK) first = rc;
+            coco__mutex_lock(&run->lock);  /* coco_use_mount words its failure from it */
+            coco__fmt(run->last_err, sizeof run->last_err, "%s", msg);
+            coco__mutex_unlock(&run->lock);
             for (j = i; j < n; j++)
                 if (acts[j].t == t && subs) {
                     const char* sp = sub_paths ? sub_paths[acts[j].sub] : "?";
@@ -7615,7 +7618,7 @@ COCO__PRIVATE coco_result coco__link_put(coco__run* run, coco_txn* t) {
 }
 
 /* Commits and applies the current batch of submissions (see the protocol above). */
-COCO__PRIVATE coco_result coco__flush(coco__run* run) {
+COCO__PRIVATE coco_result coco__flush_batch(coco__run* run) {
     size_t ns = COCO__VLEN(run->subs, coco__sub), i;
     coco__sub* subs = (coco__sub*)(void*)run->subs.ptr;
     const char** paths;
@@ -7660,6 +7663,19 @@ COCO__PRIVATE coco_result coco__flush(coco__run* run) {
     coco_arena_reset(run->batch_arena);
     if (applied != COCO_OK) run->apply_failures++;   /* reported per component already */
     return COCO_OK;
+}
+
+/* coco__flush_batch; a failure leaves its message in run->last_err, where coco_use_mount and
+   a submit that flushed find it: the store's own for a store failure ("state store '...':
+   commit of N bytes failed: ..."), not only the code.  Caller holds run->lock (or is alone). */
+COCO__PRIVATE coco_result coco__flush(coco__run* run) {
+    coco_result rc = coco__flush_batch(run);
+    if (rc != COCO_OK) {
+        const char* m = coco_store_errmsg(run->env->store);
+        coco__fmt(run->last_err, sizeof run->last_err, "%s",
+                  rc != COCO_ERR_NOMEM && m[0] ? m : coco_result_str(rc));
+    }
+    return rc;
 }
 
 /* ---- submit: from declarations to a submission ------------------------------------------------ */
@@ -7957,7 +7973,9 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
                                                                       strlen(coco_ctx_path(ctx)));
     if (!coco__vpush(&run->subs, &sub, sizeof sub)) { rc = COCO_ERR_NOMEM; goto done; }
     coco__map_free(&idx);
-    return COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX ? coco__flush(run) : COCO_OK;
+    if (COCO__VLEN(run->subs, coco__sub) >= COCO__BATCH_MAX && (rc = coco__flush(run)) != COCO_OK)
+        return coco_ctx_fail(ctx, rc, "%s", run->last_err);
+    return COCO_OK;
 done:
     coco__map_free(&idx);
     if (rc != COCO_OK) {
@@ -8661,17 +8679,15 @@ COCO__PRIVATE coco_result coco__mount_pre(coco_ctx* ctx, const coco_value* suffi
     }
     fails = run->apply_failures;
     rc = coco__run_component(run, ctx, &path, pf, fn, args, nargs, ctx->arena, ret);
-    if (rc == COCO_OK) {
-        coco__mutex_lock(&run->lock);
-        rc = coco__flush(run);
-        coco__mutex_unlock(&run->lock);
-    }
+    /* the child's failure, or the flush's (a store commit, a target apply), is in last_err */
+    coco__mutex_lock(&run->lock);
+    if (rc == COCO_OK) rc = coco__flush(run);
     if (rc == COCO_OK && run->apply_failures != fails) rc = COCO_ERR_CONNECTOR;
     if (rc != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s",
-                             coco__render_path(ctx->arena, &path), run->last_err[0] ?
-                             run->last_err : coco_result_str(rc));
-    return COCO_OK;
+        coco_ctx_fail(ctx, rc, "use_mount of %s failed: %s", coco__render_path(ctx->arena, &path),
+                      run->last_err[0] ? run->last_err : coco_result_str(rc));
+    coco__mutex_unlock(&run->lock);
+    return rc;
 }
 
 COCO__PRIVATE coco_result coco__mount(coco_ctx* ctx, const coco_value* suffix, size_t nsuffix,
