@@ -8825,6 +8825,12 @@ COCO__PRIVATE int coco__mount_each_checked(coco_ctx* ctx, const coco_fn* fn,
     }
     coco__pool_wait(env, &pending);
     *rc = COCO_OK;
+    /* room for the n children at once (no rehash or regrowth on the way) */
+    if (!ctx->kid_set.count) {
+        coco__map_free(&ctx->kid_set);
+        if (coco__map_init(&ctx->kid_set, &env->a, n)) coco__map_init_lazy(&ctx->kid_set, &env->a);
+    }
+    coco__buf_reserve(&ctx->kids, n * sizeof(coco_fp));
     suffix[0] = coco_symbol(fn->name);
     for (i = 0; i < n && *rc == COCO_OK; i++) {
         suffix[1] = keys[i];
