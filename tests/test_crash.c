@@ -12,8 +12,8 @@
       what the source says and what a from-scratch run in a fresh state db and fresh output
       makes, the next update has nothing to do, the user files are untouched (content, inode,
       mtime), no temporary file is left, `cocoindex verify` finds nothing wrong.  Between two
-      kills the source only gains and changes files: a removal there hits a known bug
-      (crash_known_bug_orphan_after_kill); COCO_KNOWN_BUG=1 allows every change there too.
+      kills the source changes in every way, removals too (crash_orphan_after_kill_is_removed
+      pins the smallest such case).
    2. Fault injection (crash_fault_*): ENOSPC and EIO on the Nth write, fsync and rename of
       one update: the update fails with exit code 1 and a message naming the file or store,
       or (only for a fault after everything was committed) succeeds with complete outputs;
