@@ -7541,6 +7541,7 @@ COCO__PRIVATE coco_result coco__apply_acts(coco__run* run, coco__act* acts, size
         for (i = 0; i < n && subs; i++) subs[acts[i].sub].failed = 1;
         coco__report(run, "(apply)", "-", COCO_ERR_NOMEM, "out of memory before applying the "
                      "batch's target actions");
+        run->apply_errors++;   /* counted like a failed apply: the update ends with an error */
         return COCO_ERR_NOMEM;
     }
     memset(done, 0, n);
