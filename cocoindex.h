@@ -4272,6 +4272,8 @@ typedef struct coco__log {
     int             idx_mark;      /* ... unmarked: mark it APPENDED before the next append */
     uint64_t        idx_covered;   /* the log end that snapshot covers */
     uint64_t        replay_from;   /* where the open's replay began (past the header: snapshot) */
+    uint64_t        unverified;    /* records below: loaded with a snapshot, not checked yet */
+    uint64_t        damaged_at;    /* the damaged record coco__log_apply met (it returned -3) */
 } coco__log;
 
 COCO__PRINTF(4, 5)
@@ -4423,7 +4425,8 @@ COCO__PRIVATE int coco__log_index_grow(coco__log* l, size_t want) {
 /* Applies the `n` collected records of one validated group to the index (and live_bytes).
    The slots are random in a table far bigger than the cache, so each record's slot is
    prefetched COCO__PREFETCH_SLOT records ahead, and the old record an overwrite will compare
-   keys with (and size) COCO__PREFETCH_REC ahead.  Returns 0, or -2 when out of memory. */
+   keys with (and size) COCO__PREFETCH_REC ahead.  Returns 0, -2 when out of memory, or -3
+   when the record to replace is damaged (l->damaged_at; the index is then partial). */
 COCO__PRIVATE int coco__log_apply(coco__log* l, const coco__recref* refs, size_t n,
                                   const coco__applyctx* c) {
     coco__map* m = &l->index;
@@ -4462,8 +4465,20 @@ COCO__PRIVATE int coco__log_apply(coco__log* l, const coco__recref* refs, size_t
                 if (have_new > 0 && old.klen == nr.klen &&
                     (nr.klen == 0 || memcmp(old.key, nr.key, nr.klen) == 0))
                     break;
+            } else if (s->hash == h && s->val < l->unverified) {
+                l->damaged_at = s->val;
+                return -3;
             }
             j = (j + 1) & m->mask;
+        }
+        /* a record that came with a loaded snapshot is checked the first time it is read
+           here: a damaged one would leave live_bytes off by its misread size.  Once per
+           record (the one replacing it is past the snapshot), so at most the full replay's
+           checksum work, spread over the commits that replace records. */
+        if (s->val && s->val < l->unverified &&
+            !coco__rec_crc_ok(coco__apply_at(c, s->val), &old)) {
+            l->damaged_at = s->val;
+            return -3;
         }
         if (s->val) {
             l->live_bytes -= old.size;
@@ -4578,7 +4593,16 @@ COCO__PRIVATE coco_result coco__log_replay(coco__log* l, const unsigned char* ba
         c.fresh = off + COCO__GROUP_HDR;
         c.fresh_buf = base + c.fresh;
         c.stop = c.fresh + pl;
-        if (coco__log_apply(l, l->refs, count, &c)) {
+        bad = coco__log_apply(l, l->refs, count, &c);
+        if (bad == -3) {   /* a full replay would refuse this log too */
+            rc = coco__errf(err, cap, COCO_ERR_CORRUPT,
+                            "state store '%s': record at offset %llu (covered by the index "
+                            "snapshot, replaced by the commit at offset %llu) is damaged; "
+                            "refusing to open, nothing was changed", what,
+                            (unsigned long long)l->damaged_at, (unsigned long long)off);
+            break;
+        }
+        if (bad) {
             rc = coco__errf(err, cap, COCO_ERR_NOMEM, "state store '%s': out of memory "
                             "building the index", what);
             break;
@@ -4998,6 +5022,7 @@ COCO__PRIVATE int coco__idx_load(coco__log* l, const struct stat* lst, uint64_t 
     l->end = covered;
     l->last_group = lg;
     l->idx_covered = covered;
+    l->unverified = covered;
     /* a strict snapshot of exactly this log needs no rewrite at close, only the APPENDED
        flag before the first append; an APPENDED one is replaced at close */
     l->idx_current = l->idx_mark = !(flags & COCO__IDX_APPENDED);
@@ -5332,11 +5357,17 @@ COCO__PRIVATE coco_result coco__log_commit(void* impl, const void* batch, size_t
     c.fresh_buf = (const unsigned char*)batch;
     c.stop = rec_at + len;
     coco__rw_wrlock(&l->rw);
-    if (coco__log_apply(l, l->refs, count, &c) != 0) {
-        /* out of memory mid-index: the commit is durable but the index is partial */
+    if ((bad = coco__log_apply(l, l->refs, count, &c)) != 0) {
+        /* out of memory or damage mid-index: the commit is durable but the index is partial */
         l->live_bytes = old_live;
         l->failed = 1;
         coco__rw_unlock(&l->rw);
+        if (bad == -3)
+            return coco__errf(err, cap, COCO_ERR_CORRUPT, "state store '%s': record at offset "
+                              "%llu, which this commit replaces, is damaged; the commit is "
+                              "stored, but the store will not reopen until it is repaired",
+                              l->path ? l->path : "(memory)",
+                              (unsigned long long)l->damaged_at);
         return coco__errf(err, cap, COCO_ERR_NOMEM, "state store: out of memory updating the "
                           "index; the commit is stored, reopen the store");
     }
@@ -5449,8 +5480,13 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
         coco__rec r;
         coco__map_slot* s;
         uint64_t at;
-        if (coco__rec_parse(base + offs[i], base + l->end, &r)) {
-            rc = COCO_ERR_CORRUPT;
+        /* copied as parsed: a damaged record that came with a snapshot is refused here, not
+           copied with a misread size (see coco__log_apply) */
+        if (coco__rec_parse(base + offs[i], base + l->end, &r) ||
+            (offs[i] < l->unverified && !coco__rec_crc_ok(base + offs[i], &r))) {
+            rc = coco__errf(err, cap, COCO_ERR_CORRUPT, "compaction of '%s': record at offset "
+                            "%llu is damaged; nothing was changed",
+                            l->path ? l->path : "(memory)", (unsigned long long)offs[i]);
             goto done;
         }
         if (!o.group_count) {
@@ -5517,6 +5553,7 @@ COCO__PRIVATE coco_result coco__log_compact(void* impl, char* err, size_t cap) {
     }
     l->seq = o.seq;
     l->last_group = o.last_group;
+    l->unverified = 0;   /* every record copied is known good now */
     l->idx_current = l->idx_mark = 0;
     l->compactions++;
     coco__rw_unlock(&l->rw);
