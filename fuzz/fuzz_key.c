@@ -140,11 +140,16 @@ static void fk_target_names(coco_arena* ar, const uint8_t* x, size_t n) {
     char *name, *want;
     int decodes = coco_value_decode(ar, x, n, &v) == COCO_OK;
     int encodes = decodes && coco_value_encode(ar, &v, &enc) == COCO_OK;
+    coco_fp pf;
+    /* a child target is identified by the fingerprint of (container, key): a key nested so
+       deep that the pair nests deeper than the values' limit names no target (coco_declare
+       refuses such a key; coco_mount_target takes path keys, a few levels deep at most) */
+    int pairs = encodes && coco__tk_fp(ar, "c", &v, &pf) == COCO_OK;
     name = fk_hexname("c/", x, n, &len);
     t = coco__target_find(env, name, len);
-    if (!encodes) {
+    if (!pairs) {
         FUZZ_CHECKF(FK_T, t == NULL, "target '%s' found for a key that does not %s", name,
-                    decodes ? "encode" : "decode");
+                    !decodes ? "decode" : !encodes ? "encode" : "fingerprint with its container");
     } else {
         coco_fp f;
         FUZZ_CHECKF(FK_T, t != NULL, "no child target for '%s'", name);
