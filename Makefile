@@ -233,3 +233,15 @@ $(B)/test_crash $(B)/asan/test_crash: $(B)/crash_pipeline $(B)/fault_shim.so
 .PHONY: reliability
 reliability: $(B)/test_crash
 	COCO_RELIABILITY=1 nice -n 10 $(B)/test_crash
+
+# Soak (tests/soak.c): the quickstart app in live mode under continuous churn; its memory,
+# descriptors and outputs checked every few seconds.  `make test` runs a 15 s slice
+# (tests/test_soak.c); `make soak` the long form (SOAK_SECONDS=1800: 30 minutes).
+SOAK_SECONDS ?= 1800
+$(B)/soak: tests/soak.c
+	@mkdir -p $(B)
+	$(CC) $(TFLAGS) -o $@ $<
+$(B)/test_soak $(B)/asan/test_soak: $(B)/soak $(B)/examples/files_transform
+.PHONY: soak
+soak: $(B)/soak $(B)/examples/files_transform
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CSV=$(B)/soak.csv $(B)/soak
