@@ -1048,13 +1048,26 @@ static int dir_listing(const char* dir, char* out, size_t cap) {
     return 0;
 }
 
+/* Runs files_update(db) in a child process that the target kills at `point`; 1 when the
+   child died of SIGKILL. */
+static int update_killed_at(const char* db, int point) {
+    int status;
+    pid_t pid = fork();
+    if (pid == 0) {
+        g_kill_point = point;
+        files_update(db);
+        _exit(0);
+    }
+    if (pid < 0) return 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
 static void tgt03_04_kill_in_submit_converges(void) {
     int point, bad = 0;
     for (point = 1; point <= 2; point++) {
         char db[300], dir[300], fresh_db[300], fresh_dir[300], cmd[700];
         char got[2048], want[2048];
-        pid_t pid;
-        int status;
         snprintf(db, sizeof db, "%s/kill%d.db", g_dir, point);
         snprintf(dir, sizeof dir, "%s/kill%d", g_dir, point);
         snprintf(fresh_db, sizeof fresh_db, "%s/fresh%d.db", g_dir, point);
@@ -1071,16 +1084,7 @@ static void tgt03_04_kill_in_submit_converges(void) {
         docs_set("a", "one-changed");
         docs_del("b");
         docs_set("c", "three");
-        pid = fork();
-        if (pid == 0) {
-            g_kill_point = point;
-            files_update(db);
-            _exit(0);
-        }
-        REQUIRE(pid > 0);
-        waitpid(pid, &status, 0);
-        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        g_kill_point = 0;
+        CHECK(update_killed_at(db, point));
         g_fprev_max = 0;
         CHECK_INT_EQ(files_update(db), COCO_OK);
         if (point == 2) CHECK(g_fprev_max >= 2);   /* reconcile saw both possible records */
@@ -1106,8 +1110,6 @@ static void tgt03_04_kill_then_new_child_removed_converges(void) {
     int point, bad = 0;
     for (point = 1; point <= 2; point++) {
         char db[300], dir[300], cmd[700], got[2048];
-        pid_t pid;
-        int status;
         snprintf(db, sizeof db, "%s/killrm%d.db", g_dir, point);
         snprintf(dir, sizeof dir, "%s/killrm%d", g_dir, point);
         mkdir(dir, 0755);
@@ -1117,16 +1119,7 @@ static void tgt03_04_kill_then_new_child_removed_converges(void) {
         g_kill_point = 0;
         REQUIRE(files_update(db) == COCO_OK);
         docs_set("c", "three");
-        pid = fork();
-        if (pid == 0) {
-            g_kill_point = point;
-            files_update(db);
-            _exit(0);
-        }
-        REQUIRE(pid > 0);
-        waitpid(pid, &status, 0);
-        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        g_kill_point = 0;
+        CHECK(update_killed_at(db, point));
         docs_del("c");
         CHECK_INT_EQ(files_update(db), COCO_OK);
         dir_listing(dir, got, sizeof got);
