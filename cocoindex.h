@@ -859,6 +859,25 @@ typedef coco_result (*coco_live_watch_fn)(void* user, coco_live* live);
 COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
                                      const coco_value* keys, const coco_value* items, size_t n,
                                      coco_live_watch_fn watch, void* user);
+/* coco_mount_live_desc
+   coco_mount_live with more to say (zero-init the desc; `watch` is required):
+   - user_free: the live source owns `user`: user_free(user) runs exactly once, after the
+     watcher has returned and its last changes are applied, or at once when `user` is not
+     needed: not a live update, the mount failed, or this path is already watched (a full
+     pass of a live update mounts its live sources again; the first `user` stays).  So a
+     connector may allocate what its watcher needs on every mount without piling it up.
+   - partial: the items are only part of the source (a directory could not be read): the
+     children of the live component that are not among them are kept as they are, not
+     deleted, and the live component keeps no memo. */
+typedef struct coco_live_desc {
+    coco_live_watch_fn watch;
+    void*              user;
+    void             (*user_free)(void* user);
+    int                partial;
+} coco_live_desc;
+COCO_API coco_result coco_mount_live_desc(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                          const coco_value* keys, const coco_value* items,
+                                          size_t n, const coco_live_desc* desc);
 /* The item of `key` changed (or appeared): its child is re-run with `item`.  Copied.  With a
    resolver set (coco_live_set_resolver), `item` may be coco_null(): the item is then made by
    the resolver when the change is processed, from the latest state of the source. */
@@ -934,6 +953,19 @@ COCO_API void coco_ctx_on_error(coco_ctx* ctx, coco_scoped_error_fn fn, void* us
 COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* coco_ctx_item_gone
+   Says that the source item this component works on no longer exists (a file deleted after
+   the walk listed it or after its live event) and returns COCO_ERR_NOT_FOUND for the body to
+   return.  A component that then fails is not a failure: it ends with no target states (its
+   outputs are deleted), no children and no memo (so it runs again next time), and nothing is
+   reported but a debug line with the message.  Source connectors call it from their readers
+   (coco_localfs_file_read* when the file is gone), so a source that changes during an update
+   never fails it.  A body that goes on after it (returns OK) is judged as usual. */
+COCO_API coco_result coco_ctx_item_gone(coco_ctx* ctx, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
@@ -6112,6 +6144,8 @@ struct coco_ctx {
     coco_scoped_error_fn on_error;    /* coco_ctx_on_error */
     void*          on_error_user;
     coco_result    err_code;
+    int            item_gone;     /* coco_ctx_item_gone: its source item went away */
+    int            no_memo;       /* ends without a memo entry (its item went away) */
     char           err[COCO__ERRMSG_CAP];
 };
 
@@ -6859,6 +6893,34 @@ COCO_API coco_result coco_ctx_fail(coco_ctx* ctx, coco_result code, const char* 
     va_end(ap);
     ctx->err_code = code;
     return code;
+}
+
+COCO_API coco_result coco_ctx_item_gone(coco_ctx* ctx, const char* fmt, ...) {
+    va_list ap;
+    if (!ctx) return COCO_ERR_NOT_FOUND;
+    if (!ctx->item_gone) {
+        va_start(ap, fmt);
+        coco__vfmt(ctx->err, sizeof ctx->err, fmt, ap);
+        va_end(ap);
+        ctx->item_gone = 1;
+    }
+    return COCO_ERR_NOT_FOUND;
+}
+
+/* A component whose source item went away while it ran (coco_ctx_item_gone) ends as one with
+   nothing to declare: no target states, no children, no memo; not an error. */
+COCO__PRIVATE void coco__end_item_gone(coco_ctx* ctx, coco_value* ret) {
+    char line[COCO__ERRMSG_CAP + 64];
+    ctx->decls.len = 0;
+    ctx->decl_tks.len = 0;
+    ctx->kids.len = 0;
+    ctx->err_code = COCO_OK;
+    ctx->no_memo = 1;
+    *ret = coco_null();
+    coco__fmt(line, sizeof line, "component %s: its source item is gone: %s", coco_ctx_path(ctx),
+              ctx->err);
+    coco__emit(&ctx->run->env->lg, COCO_LOG_DEBUG, COCO_ERR_NOT_FOUND, line, __FILE__, __LINE__);
+    ctx->err[0] = 0;
 }
 
 COCO__PRIVATE coco__frame* coco__frame_top(coco_ctx* ctx) {
@@ -7960,7 +8022,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     memset(&rp, 0, sizeof rp);
     rp.path = ctx->path;
     rp.fn = coco_str(ctx->fn->name);
-    rp.memo = ctx->fn->memo;
+    rp.memo = ctx->fn->memo && !ctx->no_memo;
     if (rp.memo) {
         coco__frame* f = coco__frame_top(ctx);
         rp.memo_key = coco__fp_val(ar, memo_key);
@@ -8583,6 +8645,10 @@ COCO__PRIVATE coco_result coco__run_component(coco__run* run, coco_ctx* parent,
     COCO__STAT(run, fn->name, finished);
     coco__pool_wait_kids(run->env, ctx);     /* children submit before their parent */
     if (rc == COCO_OK && ctx->err_code != COCO_OK) rc = ctx->err_code;
+    if (rc != COCO_OK && ctx->item_gone) {
+        coco__end_item_gone(ctx, &ret);
+        rc = COCO_OK;
+    }
     if (rc != COCO_OK) goto fail;
     if ((rc = coco__submit(ctx, &ret, key, &states)) != COCO_OK) goto fail;
     if (ret_arena) rc = coco_value_copy(ret_arena, &ret, ret_out);
@@ -9550,6 +9616,7 @@ struct coco_live {
     uint32_t           interval_ms;
     coco_live_watch_fn watch;
     void*              user;
+    void             (*user_free)(void* user);
     coco_live_resolve_fn resolve;
     void*              resolve_user;
     coco__thread       thread;
@@ -9570,8 +9637,7 @@ typedef struct coco__live_closure {
     const coco_value*  keys;
     const coco_value*  items;
     size_t             n;
-    coco_live_watch_fn watch;
-    void*              user;
+    int                partial;       /* keep the children not among the items */
 } coco__live_closure;
 
 typedef struct coco__totals { uint64_t upserts, deletes, commits, apply_errors; } coco__totals;
@@ -9596,14 +9662,16 @@ COCO__PRIVATE coco_result coco__path_join(coco_arena* ar, const coco_value* base
     return coco_value_fp(ar, path, pf);
 }
 
-/* Registers a live source found during a live update's pass (once per path). */
+/* Registers a live source found during a live update's pass (once per path).  A `user` that
+   is not kept (the path is already registered, or an error) is given to `user_free` now. */
 COCO__PRIVATE coco_result coco__live_register(coco_app* app, const coco_value* path, coco_fp pf,
                                               const coco_fn* each, const coco_fn* fn,
                                               const coco_value* args, size_t nargs,
                                               uint32_t interval, coco_live_watch_fn watch,
-                                              void* user) {
+                                              void* user, void (*user_free)(void*)) {
     coco_live* l;
     coco_result rc = COCO_OK;
+    int kept = 0;
     size_t i;
     coco__mutex_lock(&app->live_m);
     for (l = app->lives; l; l = l->next)
@@ -9627,13 +9695,50 @@ COCO__PRIVATE coco_result coco__live_register(coco_app* app, const coco_value* p
             } else {
                 l->app = app; l->pathfp = pf; l->each = each; l->fn = fn; l->nargs = nargs;
                 l->interval_ms = interval; l->watch = watch; l->user = user;
+                l->user_free = user_free;
                 l->next = app->lives;
                 app->lives = l;
+                kept = 1;
             }
         }
     }
     coco__mutex_unlock(&app->live_m);
+    if (!kept && user_free && user) user_free(user);
     return rc;
+}
+
+/* Forgets every live source (their watchers have returned or never started). */
+COCO__PRIVATE void coco__lives_free(coco_app* app) {
+    while (app->lives) {
+        coco_live* l = app->lives;
+        app->lives = l->next;
+        if (l->user_free && l->user) l->user_free(l->user);
+        coco_arena_destroy(l->arena);
+        coco__free(&app->env->a, l, sizeof *l);
+    }
+}
+
+/* A partial listing: the children the component had and did not mount in this run stay
+   listed (so they are neither deleted nor orphaned), and it keeps no memo. */
+COCO__PRIVATE coco_result coco__keep_unmounted_kids(coco_ctx* ctx) {
+    const coco_value* old_c = coco__field(ctx->old, "c");
+    size_t i, n = coco__list_len(old_c);
+    ctx->no_memo = 1;
+    for (i = 0; i < n; i++) {
+        coco_fp f = coco__val_fp_bytes(coco__list_at(old_c, i));
+        coco__fpset_eq eq;
+        coco__map_slot* s;
+        if (coco__map_reserve1(&ctx->kid_set)) return COCO_ERR_NOMEM;
+        eq.arr = (const coco_fp*)(void*)ctx->kids.ptr;
+        eq.f = f;
+        s = coco__map_find(&ctx->kid_set, coco__fp_hash(f), coco__fpset_eqfn, &eq);
+        if (s->val) continue;                      /* mounted again this run */
+        if (!coco__vpush(&ctx->kids, &f, sizeof f)) return COCO_ERR_NOMEM;
+        s->hash = coco__fp_hash(f);
+        s->val = COCO__VLEN(ctx->kids, coco_fp);
+        ctx->kid_set.count++;
+    }
+    return COCO_OK;
 }
 
 COCO__PRIVATE coco_result coco__live_body(coco_ctx* ctx, const coco_value* args, size_t nargs,
@@ -9642,24 +9747,21 @@ COCO__PRIVATE coco_result coco__live_body(coco_ctx* ctx, const coco_value* args,
     coco_result rc;
     (void)nargs; (void)ret;
     if ((rc = coco_mount_each(ctx, c->each, c->keys, c->items, c->n)) != COCO_OK) return rc;
-    if (ctx->run->app->live_mode)
-        rc = coco__live_register(ctx->run->app, &ctx->path, ctx->pathfp, c->each, NULL, NULL, 0,
-                                 0, c->watch, c->user);
-    return rc;
+    return c->partial ? coco__keep_unmounted_kids(ctx) : COCO_OK;
 }
 static const coco_fn coco__live_fn = { "coco.live", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL,
                                        coco__live_body };
 
-COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
-                                     const coco_value* keys, const coco_value* items, size_t n,
-                                     coco_live_watch_fn watch, void* user) {
+/* The live component: its children mounted like coco_mount_each's. */
+COCO__PRIVATE coco_result coco__mount_live_kids(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                                const coco_value* keys, const coco_value* items,
+                                                size_t n, int partial) {
     coco__live_closure* c;
     coco_value* kc;
     coco_value* ic;
     coco_value arg;
     size_t i;
     coco_result rc;
-    if (!ctx || !each || !watch || (n && (!keys || !items))) return COCO_ERR_INVALID_ARG;
     c = (coco__live_closure*)coco_arena_alloc(ctx->arena, sizeof *c);
     kc = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *kc);
     ic = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *ic);
@@ -9668,9 +9770,36 @@ COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_f
         if ((rc = coco_value_copy(ctx->arena, &keys[i], &kc[i])) != COCO_OK) return rc;
         if ((rc = coco_value_copy(ctx->arena, &items[i], &ic[i])) != COCO_OK) return rc;
     }
-    c->each = each; c->keys = kc; c->items = ic; c->n = n; c->watch = watch; c->user = user;
+    c->each = each; c->keys = kc; c->items = ic; c->n = n; c->partial = partial;
     arg = coco_object(&coco__closure_vt, c);
     return coco_mount(ctx, key, &coco__live_fn, &arg, 1);
+}
+
+COCO_API coco_result coco_mount_live_desc(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                          const coco_value* keys, const coco_value* items,
+                                          size_t n, const coco_live_desc* d) {
+    coco_result rc;
+    coco_value path;
+    coco_fp pf;
+    if (!ctx || !each || !d || !d->watch || (n && (!keys || !items))) rc = COCO_ERR_INVALID_ARG;
+    else rc = coco__mount_live_kids(ctx, key, each, keys, items, n, d->partial);
+    /* a live update watches the source from here on (the first mount of this path wins) */
+    if (rc == COCO_OK && ctx->run->app->live_mode &&
+        (rc = coco__path_join(ctx->arena, &ctx->path, &key, 1, &path, &pf)) == COCO_OK)
+        return coco__live_register(ctx->run->app, &path, pf, each, NULL, NULL, 0, 0, d->watch,
+                                   d->user, d->user_free);
+    if (d && d->user_free && d->user) d->user_free(d->user);
+    return rc;
+}
+
+COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_fn* each,
+                                     const coco_value* keys, const coco_value* items, size_t n,
+                                     coco_live_watch_fn watch, void* user) {
+    coco_live_desc d;
+    memset(&d, 0, sizeof d);
+    d.watch = watch;
+    d.user = user;
+    return coco_mount_live_desc(ctx, key, each, keys, items, n, &d);
 }
 
 COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coco_fn* fn,
@@ -9686,7 +9815,7 @@ COCO_API coco_result coco_mount_refresh(coco_ctx* ctx, coco_value key, const coc
     if (!ctx->run->app->live_mode) return COCO_OK;
     if ((rc = coco__path_join(ctx->arena, &ctx->path, &key, 1, &path, &pf)) != COCO_OK) return rc;
     return coco__live_register(ctx->run->app, &path, pf, NULL, fn, args, nargs,
-                               interval_ms ? interval_ms : 1000u, NULL, NULL);
+                               interval_ms ? interval_ms : 1000u, NULL, NULL, NULL);
 }
 
 COCO__PRIVATE coco_result coco__live_push(coco_live* live, int kind, const coco_value* key,
@@ -9918,7 +10047,12 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
                 /* the latest state of the source decides: changed, or gone */
                 coco_result r = rf(ru, &ev->key, ev->ar, &ev->item);
                 if (r == COCO_ERR_NOT_FOUND) ev->kind = 2;
-                else if (r != COCO_OK) continue;
+                else if (r != COCO_OK) {
+                    char* where = coco__render_path(ar, &path);
+                    coco__report(&run, where ? where : "?", l->each->name, r,
+                                 "the live source could not describe this item");
+                    continue;
+                }
             }
             if (ev->kind == 1) {
                 run.has_live_parent = 1;
@@ -10038,12 +10172,7 @@ COCO__PRIVATE coco_result coco__live_loop(coco_app* app, const coco_update_desc*
         }
         app->events.len = 0;
     }
-    while (app->lives) {
-        l = app->lives;
-        app->lives = l->next;
-        coco_arena_destroy(l->arena);
-        coco__free(&app->env->a, l, sizeof *l);
-    }
+    coco__lives_free(app);
     return rc;
 }
 
@@ -10301,6 +10430,7 @@ COCO_API coco_result coco_app_update(coco_app* app, const coco_update_desc* desc
     coco__mutex_unlock(&app->live_m);
     rc = coco__catch_up(app, desc ? desc->full_reprocess : 0, &tot);
     if (rc == COCO_OK && live) rc = coco__live_loop(app, desc, &tot);
+    coco__lives_free(app);              /* a failed catch-up registered some, never started */
     app->live_mode = 0;
     if (rc != COCO_OK && !app->err[0])
         coco__fmt(app->err, sizeof app->err, "%s: %s", coco_result_str(rc),

@@ -250,7 +250,9 @@ COCO_API const char* coco_localfs_file_error(const coco_localfs_file* f);
    Reads the whole file (max_bytes 0) or its first `max_bytes` bytes into
    coco_ctx_arena(ctx); out->ptr is followed by a NUL byte not counted in out->len.
    Errors: COCO_ERR_IO (also for an item listed with an error), the message naming the path is
-   set on the component (coco_ctx_fail); COCO_ERR_NOMEM.
+   set on the component (coco_ctx_fail); COCO_ERR_NOMEM; COCO_ERR_NOT_FOUND when the file is
+   gone (deleted after it was listed): the component is told with coco_ctx_item_gone, so if
+   the body returns the error its outputs are deleted and no failure is reported.
    Thread-safety: the component's thread. */
 COCO_API coco_result coco_localfs_file_read(const coco_localfs_file* f, coco_ctx* ctx,
                                             size_t max_bytes, coco_bytes* out);
@@ -1292,8 +1294,9 @@ COCO__PRIVATE int coco__lfs_open_file(coco_arena* ar, const coco_localfs_file* f
     do fd = open(*path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
-        coco__lfs_msg(err, cap, "cannot open '%s': %s", *path, strerror(errno));
-        return -1;
+        int e = errno;
+        coco__lfs_msg(err, cap, "cannot open '%s': %s", *path, strerror(e));
+        return e == ENOENT || e == ENOTDIR ? -3 : -1;      /* -3: the file is gone */
     }
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         close(fd);
@@ -1322,10 +1325,13 @@ COCO__PRIVATE coco_result coco__lfs_read(const coco_localfs_file* f, coco_arena*
     out->ptr = "";
     out->len = 0;
     if (fd == -2) return COCO_ERR_NOMEM;
+    if (fd == -3) return COCO_ERR_NOT_FOUND;
     if (fd < 0) return COCO_ERR_IO;
     bufcap = (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < want)
              ? (size_t)st.st_size : (want < COCO__LFS_BLOCK ? want : COCO__LFS_BLOCK);
     if (!(buf = (unsigned char*)coco_arena_alloc(ar, bufcap + 1))) {
+        coco__lfs_msg(err, cap, "cannot read '%s': out of memory for its %llu bytes", path,
+                      (unsigned long long)bufcap);
         close(fd);
         return COCO_ERR_NOMEM;
     }
@@ -1338,6 +1344,8 @@ COCO__PRIVATE coco_result coco__lfs_read(const coco_localfs_file* f, coco_arena*
             ncap = bufcap > want / 2 ? want : bufcap * 2 + COCO__LFS_BLOCK;
             if (ncap > want) ncap = want;
             if (!(nb = (unsigned char*)coco_arena_alloc(ar, ncap + 1))) {
+                coco__lfs_msg(err, cap, "cannot read '%s': out of memory at %llu bytes", path,
+                              (unsigned long long)ncap);
                 close(fd);
                 return COCO_ERR_NOMEM;
             }
@@ -1369,6 +1377,7 @@ COCO_API coco_result coco_localfs_file_read(const coco_localfs_file* f, coco_ctx
     if (!f || !ar || !out) return COCO_ERR_INVALID_ARG;
     err[0] = 0;
     rc = coco__lfs_read(f, ar, max_bytes, out, err, sizeof err);
+    if (rc == COCO_ERR_NOT_FOUND) return coco_ctx_item_gone(ctx, "%s", err);
     if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
     return COCO_OK;
 }
@@ -1383,8 +1392,9 @@ COCO_API coco_result coco_localfs_file_read_text(const coco_localfs_file* f, coc
     coco_arena* ar = coco_ctx_arena(ctx);
     if (!f || !ar || !out) return COCO_ERR_INVALID_ARG;
     err[0] = 0;
-    if ((rc = coco__lfs_read(f, ar, 0, &raw, err, sizeof err)) != COCO_OK)
-        return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
+    if ((rc = coco__lfs_read(f, ar, 0, &raw, err, sizeof err)) == COCO_ERR_NOT_FOUND)
+        return coco_ctx_item_gone(ctx, "%s", err);
+    if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
     rc = coco__lfs_decode(ar, (const unsigned char*)raw.ptr, raw.len,
                           mode == COCO_LOCALFS_TEXT_STRICT, 1, out, &bad, &enc);
     if (rc == COCO_ERR_DECODE) {
@@ -1705,6 +1715,7 @@ COCO__PRIVATE void coco__lfs_entry(coco__lfs_walker* w, int dfd, const char* nam
     return;
 stat_failed:
     e = errno;
+    if (e == ENOENT || e == ENOTDIR) return;         /* deleted since it was read: not there */
     if (!coco__lfs_gmatch(w->g, rel, len, &w->sm)) return;
     coco__lfs_msg(msg, sizeof msg, "cannot stat '%s/%s': %s", w->dir, rel, strerror(e));
     coco__lfs_add(w, rel, len, NULL, msg, 0);
@@ -1736,6 +1747,9 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     if (dfd < 0) {
         e = errno;
         if (via_link && (e == ENOENT || e == ELOOP)) return;     /* gone meanwhile */
+        /* deleted or moved away since its parent was read: it is not there (anything else,
+           EACCES or EMFILE, is an error item: its files must not pass for deleted) */
+        if (wk.len && (e == ENOENT || e == ENOTDIR)) return;
         coco__lfs_dir_error(w, rel, wk.len, e, "open");
         return;
     }
@@ -1886,6 +1900,7 @@ COCO__PRIVATE void coco__lfs_stat_pending(coco__lfs_walker* w) {
                 f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
             }
         }
+        if (e == ENOENT || e == ENOTDIR) { f->is_dir = -1; dropped = 1; continue; }  /* gone */
         if (e) {
             coco__lfs_msg(msg, sizeof msg, "cannot stat '%s/%s': %s", w->dir, f->rel, strerror(e));
             if (!(f->error = coco_arena_strndup(w->ar, msg, strlen(msg)))) w->nomem = 1;
@@ -2097,14 +2112,43 @@ COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_de
 #define COCO__LFS_HAS_INOTIFY 0
 #endif
 
-/* What a watcher needs after the walking component is gone (lives in the env's arena). */
+/* What a watcher needs after the walking component is gone: one block (malloc), owned by
+   the live source (coco_mount_live_owned frees it with coco__lfs_watchcfg_free). */
 typedef struct coco__lfs_watchcfg {
-    const char* dir;              /* absolute */
-    const char* base;             /* memo identity */
+    const char* dir;              /* absolute; in the same block */
+    const char* base;             /* memo identity; in the same block */
     int         recursive;
     uint64_t    max_size;
     coco_glob*  glob;             /* owned */
 } coco__lfs_watchcfg;
+
+COCO__PRIVATE void coco__lfs_watchcfg_free(void* user) {
+    coco__lfs_watchcfg* c = (coco__lfs_watchcfg*)user;
+    if (!c) return;
+    coco_glob_destroy(c->glob);
+    free(c);
+}
+
+/* The watcher settings of a walk: `dir` absolute, the base "key:NAME" or the directory. */
+COCO__PRIVATE coco__lfs_watchcfg* coco__lfs_watchcfg_new(const char* absdir,
+                                                         const char* context_key) {
+    size_t dl = strlen(absdir), kl = context_key ? strlen(context_key) : 0;
+    coco__lfs_watchcfg* c = (coco__lfs_watchcfg*)malloc(sizeof *c + dl + 1 + (kl ? kl + 5 : 0));
+    char* p;
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    p = (char*)(c + 1);
+    memcpy(p, absdir, dl + 1);
+    c->dir = p;
+    c->base = p;
+    if (context_key) {
+        p += dl + 1;
+        memcpy(p, "key:", 4);
+        memcpy(p + 4, context_key, kl + 1);
+        c->base = p;
+    }
+    return c;
+}
 
 /* The item of `key` as the file is now: a file object, or NOT_FOUND when it is gone, is no
    longer a regular file or is too large. */
@@ -2274,16 +2318,12 @@ COCO__PRIVATE coco_result coco__lfs_watch(void* user, coco_live* live) {
             coco__lfs_unwatch_all(&W);
             close(W.fd);
             coco__lfs_vec_free(&W.wds);
-            coco_glob_destroy(c->glob);
-            c->glob = NULL;
             return COCO_OK;
         }
     }
 #endif
     /* no inotify: poll with full passes (cheap: unchanged files are memo hits) */
     while (!coco_live_wait(live, 1000)) coco_live_update_full(live);
-    coco_glob_destroy(c->glob);
-    c->glob = NULL;
     return COCO_OK;
 }
 
@@ -2297,22 +2337,19 @@ COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
     wrc = coco_localfs_walk(ctx, desc, &items);
     if (wrc != COCO_OK && wrc != COCO_ERR_IO) return wrc;
     if (coco_ctx_live(ctx)) {
-        coco_env* env = coco_ctx_env(ctx);
-        coco_arena* ar = COCO__LFS_ENV_ARENA(env);
         coco_glob_desc gd;
         char err[COCO__LFS_ERRCAP];
         const char* dir = desc->path ? desc->path : (const char*)coco_use(ctx, desc->context_key);
         char absdir[PATH_MAX];
-        c = (coco__lfs_watchcfg*)coco_arena_alloc(ar, sizeof *c);
-        if (!c || !dir || !realpath(dir, absdir)) return COCO_ERR_NOMEM;
-        memset(c, 0, sizeof *c);
-        c->dir = coco_arena_strndup(ar, absdir, strlen(absdir));
-        if (desc->context_key) {
-            size_t kl = strlen(desc->context_key);
-            char* b = (char*)coco_arena_alloc(ar, kl + 5);
-            if (b) { memcpy(b, "key:", 4); memcpy(b + 4, desc->context_key, kl + 1); }
-            c->base = b;
-        } else c->base = c->dir;
+        if (desc->glob) {
+            /* a caller's precompiled matcher: the watcher needs its own lasting copy */
+            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "coco_localfs_mount_walk: give "
+                                 "include/exclude lists, not a precompiled glob");
+        }
+        if (!dir || !realpath(dir, absdir))
+            return coco_ctx_fail(ctx, COCO_ERR_IO, "cannot watch '%s': %s", dir ? dir : "?",
+                                 strerror(errno));
+        if (!(c = coco__lfs_watchcfg_new(absdir, desc->context_key))) return COCO_ERR_NOMEM;
         c->recursive = desc->recursive;
         c->max_size = desc->max_file_size;
         memset(&gd, 0, sizeof gd);
@@ -2320,16 +2357,24 @@ COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
         gd.ninclude = desc->ninclude;
         gd.exclude = desc->exclude;
         gd.nexclude = desc->nexclude;
-        if (!c->dir || !c->base) return COCO_ERR_NOMEM;
-        if (desc->glob) {
-            /* a caller's precompiled matcher: the watcher needs its own lasting copy */
-            return coco_ctx_fail(ctx, COCO_ERR_INVALID_ARG, "coco_localfs_mount_walk: give "
-                                 "include/exclude lists, not a precompiled glob");
-        }
-        if ((rc = coco_glob_compile(&gd, &c->glob, err, sizeof err)) != COCO_OK)
+        if ((rc = coco_glob_compile(&gd, &c->glob, err, sizeof err)) != COCO_OK) {
+            coco__lfs_watchcfg_free(c);
             return coco_ctx_fail(ctx, rc, "%s", err);
+        }
     }
-    rc = coco_mount_live(ctx, key, each, items.keys, items.items, items.n, coco__lfs_watch, c);
+    {
+        coco_live_desc ld;
+        memset(&ld, 0, sizeof ld);
+        ld.watch = coco__lfs_watch;
+        /* the live source keeps c while it is watched, and frees it (or this copy, when a
+           full pass of a live update mounts the walk again) */
+        ld.user = c;
+        ld.user_free = coco__lfs_watchcfg_free;
+        /* a directory that could not be read: the files under it were not listed, and must
+           not pass for deleted */
+        ld.partial = wrc != COCO_OK;
+        rc = coco_mount_live_desc(ctx, key, each, items.keys, items.items, items.n, &ld);
+    }
     return rc != COCO_OK ? rc : wrc;
 }
 

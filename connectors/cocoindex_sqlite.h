@@ -338,6 +338,20 @@ COCO__SQL_FN void coco__sql_free(const coco_allocator* a, void* p, size_t n) {
     else free(p);
 }
 
+/* SQLite's message for the last failure on `db` (or `primary` when given), with the OS error
+   behind it when the failure was the file system's: "unable to open database file" alone does
+   not say that the process ran out of descriptors or the disk is full.  In buf, or a constant. */
+COCO__SQL_FN const char* coco__sql_errmsg(sqlite3* db, const char* primary, char* buf,
+                                          size_t cap) {
+    const char* m = primary ? primary : db ? sqlite3_errmsg(db) : "out of memory";
+    int code = db ? (sqlite3_extended_errcode(db) & 0xff) : 0;
+    int e = db && (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_FULL)
+            ? sqlite3_system_errno(db) : 0;
+    if (!e || strstr(m, strerror(e))) return m;
+    snprintf(buf, cap, "%s (%s)", m, strerror(e));
+    return buf;
+}
+
 /* a growable string on an allocator; `oom` sticks */
 typedef struct coco__sql_buf {
     char*                 p;
@@ -932,9 +946,11 @@ COCO__SQL_FN coco__sql_tab* coco__sql_tab_find(coco__sql_conn* c, const char* na
 COCO__SQL_FN coco_result coco__sql_exec(sqlite3* db, const char* sql, char* err, size_t cap,
                                         const char* what) {
     char* m = NULL;
+    char eb[300];
     int rc = sqlite3_exec(db, sql, NULL, NULL, &m);
     if (rc == SQLITE_OK) return COCO_OK;
-    coco__sql_msg(err, cap, "%s: %s", what, m ? m : sqlite3_errstr(rc));
+    coco__sql_msg(err, cap, "%s: %s", what, coco__sql_errmsg(db, m ? m : sqlite3_errstr(rc), eb,
+                                                             sizeof eb));
     sqlite3_free(m);
     return rc == SQLITE_NOMEM ? COCO_ERR_NOMEM : COCO_ERR_IO;
 }
@@ -1015,8 +1031,11 @@ COCO__SQL_FN coco_result coco__sql_live_read(sqlite3* db, const char* name, size
     *out = s;
     return COCO_OK;
 fail:
-    coco__sql_msg(err, cap, "table '%.*s': cannot read its schema: %s", (int)len, name,
-                  sqlite3_errmsg(db));
+    {
+        char eb[300];
+        coco__sql_msg(err, cap, "table '%.*s': cannot read its schema: %s", (int)len, name,
+                      coco__sql_errmsg(db, NULL, eb, sizeof eb));
+    }
     return COCO_ERR_IO;
 }
 
@@ -1027,8 +1046,9 @@ COCO__SQL_FN coco_result coco__sql_tab_live(coco__sql_tab* t, char* err, size_t 
     int64_t v = coco__sql_schema_version(c);
     coco_result rc;
     if (v == -2) {
+        char eb[300];
         coco__sql_msg(err, cap, "table '%s': cannot read the schema version: %s", t->name,
-                      sqlite3_errmsg(c->db));
+                      coco__sql_errmsg(c->db, NULL, eb, sizeof eb));
         return COCO_ERR_IO;
     }
     if (t->live_ver == v && t->live_ar) return COCO_OK;
@@ -1516,8 +1536,10 @@ COCO__SQL_FN sqlite3_stmt* coco__sql_stmt_get(coco__sql_tab* t, int kind,
     rc = sqlite3_prepare_v3(c->db, b.p, (int)b.len, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     coco__sql_buf_free(&b);
     if (rc != SQLITE_OK) {
+        char eb[300];
         coco__sql_msg(err, cap, "table '%s': cannot prepare the %s statement: %s", t->name,
-                      kind == 1 ? "upsert" : "delete", sqlite3_errmsg(c->db));
+                      kind == 1 ? "upsert" : "delete", coco__sql_errmsg(c->db, NULL, eb,
+                                                                        sizeof eb));
         sqlite3_finalize(st);
         return NULL;
     }
@@ -1771,15 +1793,15 @@ COCO__SQL_FN coco_result coco__sql_rows_order(coco__sql_row* rows, size_t* n, co
 COCO__SQL_FN coco_result coco__sql_blame(coco__sql_tab* t, int kind, coco__sql_row* rows,
                                          size_t n, int chunk_rc, char* err, size_t cap) {
     coco__sql_conn* c = t->conn;
-    char kb[160], msg[300];
+    char kb[160], msg[300], eb[300];
     size_t i;
     int prepared = 1, rc = chunk_rc;
-    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(c->db));
+    snprintf(msg, sizeof msg, "%s", coco__sql_errmsg(c->db, NULL, eb, sizeof eb));
     for (i = 0; i < n && n > 1; i++) {
         rc = coco__sql_run(t, kind, &rows[i], 1, c->scratch, err, cap, &prepared);
         if (!prepared) return COCO_ERR_IO;
         if (rc != SQLITE_OK) {
-            snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(c->db));
+            snprintf(msg, sizeof msg, "%s", coco__sql_errmsg(c->db, NULL, eb, sizeof eb));
             break;
         }
     }
@@ -1918,8 +1940,9 @@ COCO__SQL_FN coco_result coco__sql_configure(coco__sql_conn* c, const coco_sqlit
     if (rc == SQLITE_OK) { sqlite3_free(m); m = NULL; rc = sqlite3_exec(c->db, sync, NULL, NULL,
                                                                       &m); }
     if (rc != SQLITE_OK) {
+        char eb[300];
         coco_env_fail(c->env, COCO_ERR_IO, "sqlite target '%s': cannot configure '%s': %s",
-                      c->name, d->db_path, m ? m : sqlite3_errmsg(c->db));
+                      c->name, d->db_path, coco__sql_errmsg(c->db, m, eb, sizeof eb));
         sqlite3_free(m);
         return COCO_ERR_IO;
     }
@@ -1984,8 +2007,10 @@ COCO_API coco_result coco_sqlite_target_create(coco_env* env, const coco_sqlite_
                                   SQLITE_OPEN_CREATE, NULL);
         c->own_db = 1;
         if (src != SQLITE_OK) {
+            char eb[300];
             rc = coco_env_fail(env, COCO_ERR_IO, "sqlite target '%s': cannot open '%s': %s",
-                               name, desc->db_path, c->db ? sqlite3_errmsg(c->db)
+                               name, desc->db_path, c->db ? coco__sql_errmsg(c->db, NULL, eb,
+                                                                             sizeof eb)
                                                           : sqlite3_errstr(src));
             goto fail;
         }
@@ -2340,7 +2365,9 @@ COCO_API coco_result coco_sqlite_topk(struct sqlite3* db, const char* table,
     rc = b.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(db, b.p, (int)b.len, &st, NULL);
     coco__sql_buf_free(&b);
     if (rc != SQLITE_OK) {
-        coco__sql_msg(err, cap, "table '%s': cannot scan: %s", table, sqlite3_errmsg(db));
+        char eb[300];
+        coco__sql_msg(err, cap, "table '%s': cannot scan: %s", table,
+                      coco__sql_errmsg(db, NULL, eb, sizeof eb));
         res = COCO_ERR_IO;
         goto done;
     }
@@ -2406,7 +2433,9 @@ COCO_API coco_result coco_sqlite_topk(struct sqlite3* db, const char* table,
             }
         }
         if (res == COCO_OK && rc != SQLITE_DONE) {
-            coco__sql_msg(err, cap, "table '%s': scan failed: %s", table, sqlite3_errmsg(db));
+            char eb[300];
+            coco__sql_msg(err, cap, "table '%s': scan failed: %s", table,
+                          coco__sql_errmsg(db, NULL, eb, sizeof eb));
             res = COCO_ERR_IO;
         }
         if (res == COCO_OK) {

@@ -36,6 +36,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -405,6 +406,7 @@ typedef struct run_spec {
     unsigned long n;                /* shim: the call to act on; 0 = count only           */
     const char*   action;           /* shim: ENOSPC, EIO, kill, killafter                 */
     long          kill_after_us;    /* > 0: SIGKILL from the parent after this delay      */
+    int           nofile;           /* > 0: the soft RLIMIT_NOFILE of the update          */
 } run_spec;
 
 typedef struct run_result {
@@ -457,6 +459,12 @@ static void run_pipeline(const world* w, const run_spec* rs, run_result* rr) {
             setenv("COCO_FAULT_REPORT", w->rep, 1);
         } else {
             unsetenv("LD_PRELOAD");
+        }
+        if (rs->nofile > 0) {
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(121);
+            rl.rlim_cur = (rlim_t)rs->nofile;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(122);
         }
         execl(g_bin, g_bin, "--db", w->state, "update", "--src", w->src, "--out", w->out,
               "--sqlite", w->sql, (char*)NULL);
@@ -1290,6 +1298,111 @@ static void crash_fault_first_update(void) {
     list_free(&pl.files);
 }
 
+
+/* Out of file descriptors (EMFILE): the same mixed update under a soft RLIMIT_NOFILE of every
+   count from 4 (stdin, stdout, stderr and one for the dynamic loader) up to a few past the
+   first that suffices, on one
+   thread and on the default pool.  Each run exits 0 with everything in place, or exits 1
+   saying "Too many open files" with every output and row its old or new version; the next
+   update without the limit converges. */
+static void crash_emfile_every_limit(void) {
+    char src[PATHCAP], base[PATHCAP];
+    world w;
+    planted pl;
+    run_result rr;
+    list o0, o1;
+    rows r0, r1;
+    int pass, bad = 0;
+    double t0 = now_s();
+    seed_rng(7);
+    memset(&pl, 0, sizeof pl);
+    memset(&o0, 0, sizeof o0);
+    fmt(src, sizeof src, "%s/esrc", g_root);
+    fmt(base, sizeof base, "%s/ebase", g_root);
+    make_tree(src, 24);
+    world_init(&w, "emfile", src);
+    world_reset(&w);
+    run_clean(&w, &rr);
+    REQUIRE(rr.code == 0);
+    plant(&w, &pl);
+    REQUIRE(check_converged(&w, &pl, NULL, 0) == 0);
+    REQUIRE(copy_tree(w.dir, base) == 0);
+    {
+        list all;
+        size_t i;
+        memset(&all, 0, sizeof all);
+        list_tree(w.out, &all, NULL, NULL, 1);
+        for (i = 0; i < all.n; i++) {
+            ent* x;
+            if (is_user(&pl, all.v[i].path)) continue;
+            x = list_add(&o0, all.v[i].path);
+            x->len = all.v[i].len;
+            x->data = all.v[i].data;
+            all.v[i].data = NULL;
+        }
+        list_free(&all);
+        list_sort(&o0);
+        if (read_rows(w.sql, &r0, NULL, 0) != 0) r0.n = 0;
+    }
+    for (pass = 0; pass < 12; pass++) mutate(src, 1);
+    expect_from_src(src, &o1, &r1);
+    for (pass = 0; pass < 2; pass++) {
+        int lim, first_ok = 0, failed = 0, ok = 0;
+        /* from 4: with 3 the dynamic loader itself cannot open libsqlite3 */
+        for (lim = 4; lim <= 64 && (!first_ok || lim <= first_ok + 4) && bad < 4; lim++) {
+            run_spec rs;
+            char what[64];
+            int b = 0;
+            copy_tree(base, w.dir);
+            planted_refresh(&w, &pl);
+            memset(&rs, 0, sizeof rs);
+            rs.threads = pass == 0 ? 1 : -1;
+            rs.nofile = lim;
+            run_pipeline(&w, &rs, &rr);
+            fmt(what, sizeof what, "EMFILE, %s, limit %d", pass ? "pool" : "1 thread", lim);
+            if (rr.code == 0) {
+                if (out_matches(&w, &o1, &pl) + rows_match(&w, &r1, NULL, 0)) {
+                    printf("# %s: exit 0 but the outputs are incomplete\n", what);
+                    show_run(what, &rr);
+                    b++;
+                }
+                ok++;
+                if (!first_ok) first_ok = lim;
+            } else if (rr.code == 1) {
+                failed++;
+                if (!strstr(rr.err, "Too many open files")) {
+                    printf("# %s: the error does not say what ran out\n", what);
+                    show_run(what, &rr);
+                    b++;
+                }
+                b += intact(&w, &o0, &r0, &o1, &r1, &pl);
+            } else {
+                printf("# %s: exit %d\n", what, rr.code);
+                show_run(what, &rr);
+                b++;
+            }
+            run_clean(&w, &rr);
+            if (rr.code != 0 || check_converged(&w, &pl, NULL, 0)) {
+                printf("# %s: the next update did not converge\n", what);
+                show_run("next update", &rr);
+                b++;
+            }
+            if (b) bad++;
+        }
+        printf("# EMFILE, %s: limits 4..%d: %d exited 1 saying so, %d exited 0 complete (from "
+               "%d)\n", pass ? "default pool" : "1 thread", lim - 1, failed, ok, first_ok);
+        CHECK(failed > 0);
+        CHECK(ok > 0);
+    }
+    printf("# EMFILE: %.1f s\n", now_s() - t0);
+    CHECK_INT_EQ(bad, 0);
+    list_free(&pl.files);
+    list_free(&o0);
+    list_free(&o1);
+    rows_free(&r0);
+    rows_free(&r1);
+}
+
 /* When a target's apply fails (here the rename of the output file fails with ENOSPC),
    coco_main prints the error, the summary line says "with errors" and the update exits 1
    (it once exited 0: an apply failure reached neither the functions' error counters nor the
@@ -1474,6 +1587,7 @@ int main(int argc, char** argv) {
     RUN(crash_kill9_converges);
     RUN(crash_fault_mixed_update);
     RUN(crash_fault_first_update);
+    RUN(crash_emfile_every_limit);
     RUN(crash_orphan_after_kill_is_removed);
     RUN(crash_apply_error_exit_code);
     RUN(crash_store_error_in_use_mount_message);

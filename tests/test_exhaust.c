@@ -12,6 +12,7 @@
 #include "reliability_app.h"
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 static char g_root[256];
 static int  g_seq;
@@ -879,12 +880,341 @@ static void app_key_nomem_reuses_no_id(void) {
     rt_clear(&RA_T);
 }
 
+
+/* ---- running out of file descriptors ---------------------------------------------------------- */
+static int open_fds(void) {
+    DIR* d = opendir("/proc/self/fd");
+    struct dirent* e;
+    int n = -1;                          /* the DIR's own descriptor */
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* EMFILE: the soft RLIMIT_NOFILE at every count from what is open now up to what an update
+   needs (the store, the walk's directories on up to 4 threads, each file read).  Each update
+   either converges or fails with an error that says so; nothing stored is lost (the next
+   update with the limit lifted converges, the one after it does nothing); no descriptor is
+   left open. */
+static void emfile_at_every_limit_errors_or_converges(uint32_t threads) {
+    struct rlimit orig, lim;
+    char db[300];
+    int extra, base, converged = 0, failed = 0, bad = 0, first_ok = -1;
+    make_many();
+    REQUIRE(g_dbm1);
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &orig) == 0);
+    fresh(db, sizeof db, "emfile");
+    strcat(db, ".db");
+    base = open_fds();
+    REQUIRE(base > 0);
+    for (extra = 0; extra <= 40 && bad < 3; extra++) {
+        ra_outcome o;
+        char* got;
+        int fds;
+        ra_rm_db(db);
+        ra_spit(db, g_dbm1, g_dbm1_len);
+        rt_copy(&RA_T, &g_tm1);
+        rt_copy(&RA_IDS, &g_idsm1);
+        lim = orig;
+        lim.rlim_cur = (rlim_t)(base + extra);
+        REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+        o = ra_run(db, g_m2, NULL, threads);
+        REQUIRE(setrlimit(RLIMIT_NOFILE, &orig) == 0);
+        fds = open_fds();
+        if (fds != base) {
+            CHECK(!"a descriptor was left open");
+            printf("#   limit +%d: %d descriptors open, %d before\n", extra, fds, base);
+            bad++;
+        }
+        got = rt_snapshot(&RA_T);
+        if (ra_ok(&o)) {
+            if (strcmp(got, g_expm2) != 0) {
+                CHECK(!"out of descriptors: the update said OK and the target is wrong");
+                printf("#   limit +%d: target (+ extra, - missing):\n", extra);
+                print_diff(got, g_expm2);
+                bad++;
+            }
+            converged++;
+            if (first_ok < 0) first_ok = extra;
+        } else {
+            const char* msg = o.open_rc != COCO_OK ? coco_store_open_errmsg() : ra_last_err;
+            failed++;
+            if (!strstr(msg, "open files") && !strstr(msg, "EMFILE")) {
+                CHECK(!"out of descriptors: the error does not say so");
+                printf("#   limit +%d: open %s setup %s update %s errors %d: %s\n", extra,
+                       coco_result_str(o.open_rc), coco_result_str(o.setup_rc),
+                       coco_result_str(o.update_rc), o.errors, msg);
+                bad++;
+            }
+        }
+        free(got);
+        /* the limit lifted: converges, then nothing to do */
+        o = ra_run(db, g_m2, NULL, threads);
+        got = rt_snapshot(&RA_T);
+        if (!ra_ok(&o) || strcmp(got, g_expm2) != 0) {
+            CHECK(!"the update after running out of descriptors did not converge");
+            printf("#   limit +%d: update %s errors %d (%s)\n", extra,
+                   coco_result_str(o.update_rc), o.errors, ra_last_err);
+            print_diff(got, g_expm2);
+            bad++;
+        }
+        free(got);
+        RA_T.upserts = RA_T.deletes = 0;
+        o = ra_run(db, g_m2, NULL, threads);
+        if (!ra_ok(&o) || RA_T.upserts + RA_T.deletes != 0) {
+            CHECK(!"the second update after running out of descriptors was not a no-op");
+            bad++;
+        }
+    }
+    CHECK(failed > 0);                    /* the low limits were felt */
+    CHECK(converged > 0);                 /* and enough descriptors suffice */
+    printf("# EMFILE, %u thread(s): limits +0..+%d over %d open: %d failed with the error named, "
+           "%d converged (from +%d)\n", (unsigned)threads, extra - 1, base, failed, converged,
+           first_ok);
+    ra_rm_db(db);
+}
+static void emfile_one_thread(void) { emfile_at_every_limit_errors_or_converges(1); }
+static void emfile_four_threads(void) { emfile_at_every_limit_errors_or_converges(4); }
+
+
+/* ---- huge files and big directories: a small app over a walked directory --------------------- */
+static rel_target   HF_T;              /* path -> "size:first bytes in hex" */
+static coco_target* hf_tgt;
+static int          hf_whole;          /* 1: the body reads the whole file */
+static uint64_t     hf_max_size;       /* the walk's max_file_size */
+static long         hf_calls;
+static size_t       hf_spare_as;       /* > 0: RLIMIT_AS = what is mapped + this, set after the
+                                          env is open (its store maps its address space) */
+static coco_result hf_body(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    const coco_localfs_file* f = coco_localfs_file_of(&a[0]);
+    coco_bytes b;
+    coco_result rc;
+    char v[80];
+    size_t i, k;
+    (void)n; (void)r;
+    __atomic_fetch_add(&hf_calls, 1, __ATOMIC_SEQ_CST);
+    if (!f) return COCO_ERR_INVALID_ARG;
+    if ((rc = coco_localfs_file_read(f, ctx, hf_whole ? 0 : 8, &b)) != COCO_OK) return rc;
+    k = (size_t)snprintf(v, sizeof v, "%llu:", (unsigned long long)coco_localfs_file_size(f));
+    for (i = 0; i < b.len && i < 8; i++)
+        k += (size_t)snprintf(v + k, sizeof v - k, "%02x", ((const unsigned char*)b.ptr)[i]);
+    return coco_declare(ctx, hf_tgt, coco_str(coco_localfs_file_path(f)), coco_str(v));
+}
+static const coco_fn hf_fn = { "hf", 1, NULL, 1, COCO_TRACK_DEFAULT, NULL, hf_body };
+static coco_result hf_main(coco_ctx* ctx, const coco_value* a, size_t n, coco_value* r) {
+    coco_localfs_walk_desc w;
+    (void)a; (void)n; (void)r;
+    memset(&w, 0, sizeof w);
+    w.context_key = "src";
+    w.recursive = 1;
+    w.max_file_size = hf_max_size;
+    return coco_localfs_mount_walk(ctx, coco_str("files"), &w, &hf_fn);
+}
+static const coco_fn hf_main_fn = { "hf_main", 1, NULL, 0, COCO_TRACK_DEFAULT, NULL, hf_main };
+
+/* one update of hf_main over `src` with the state in `db` */
+static coco_result hf_update(const char* db, const char* src, coco_stats* st) {
+    coco_env_desc ed;
+    coco_app_desc ad;
+    coco_env* env = NULL;
+    coco_app* app = NULL;
+    coco_result rc;
+    memset(&ed, 0, sizeof ed);
+    ed.db_path = db;
+    ed.sync = COCO_SYNC_NONE;
+    ed.on_error = ra_on_error;
+    ra_errors = 0;
+    ra_last_err[0] = 0;
+    if ((rc = coco_env_open(&ed, &env)) != COCO_OK) return rc;
+    memset(&ad, 0, sizeof ad);
+    ad.name = "hf";
+    ad.main = &hf_main_fn;
+    ad.arg = coco_null();
+    if ((rc = coco_target_register(env, "mem", &rt_vt, &HF_T, &hf_tgt)) == COCO_OK &&
+        (rc = coco_env_provide(env, "src", (void*)src, NULL, 0)) == COCO_OK &&
+        (rc = coco_app_create(env, &ad, &app)) == COCO_OK) {
+        if (hf_spare_as) {
+            struct rlimit rl;
+            FILE* m = fopen("/proc/self/statm", "r");
+            unsigned long pages = 0;
+            if (!m || fscanf(m, "%lu", &pages) != 1) pages = 0;
+            if (m) fclose(m);
+            rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+                                        (rlim_t)hf_spare_as;
+            if (!pages || setrlimit(RLIMIT_AS, &rl) != 0) rc = COCO_ERR_STATE;
+        }
+        if (rc == COCO_OK) rc = coco_app_update(app, NULL, st);
+        if (st) { st->fns = NULL; st->nfns = 0; }
+    }
+    coco_app_destroy(app);
+    coco_env_close(env);
+    return rc;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HF_ASAN 1
+#endif
+#endif
+
+/* A huge file (sparse: no disk; 6 GiB in the long form, 256 MiB here) among small ones: its
+   size is right, a no-op does not read it, a touch re-hashes it and runs nothing,
+   max_file_size skips it (its output goes), and reading it whole with too little address
+   space fails with an error naming it while the other files are done. */
+static void huge_file_sizes_limits_and_out_of_memory(void) {
+    char src[300], db[300], db2[320], big[400], want[64];
+    const unsigned long long SIZE = ra_long() ? 6ull << 30 : 256ull << 20;
+    coco_stats st;
+    int fd;
+    fresh(src, sizeof src, "huge");
+    fresh(db, sizeof db, "huge");
+    strcat(db, ".db");
+    ra_put(src, "small.md", "hello", 1700000000);
+    snprintf(big, sizeof big, "%s/huge.bin", src);
+    fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    CHECK(write(fd, "HUGEFILE", 8) == 8);
+    if (ftruncate(fd, (off_t)SIZE) != 0) {
+        printf("# huge file: this file system cannot hold a sparse %llu-byte file; skipped\n",
+               SIZE);
+        close(fd);
+        return;
+    }
+    close(fd);
+    rt_clear(&HF_T);
+    hf_whole = 0;
+    hf_max_size = 0;
+    hf_calls = 0;
+    CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+    snprintf(want, sizeof want, "%llu:4855474546494c45", SIZE);
+    CHECK_STR_EQ(rt_get(&HF_T, "huge.bin"), want);
+    CHECK_STR_EQ(rt_get(&HF_T, "small.md"), "5:68656c6c6f");
+    CHECK_INT_EQ(hf_calls, 2);
+    {   /* the no-op: no body runs, nothing is written, the file is not read (fast) */
+        double t0 = ra_now();
+        CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+        CHECK_INT_EQ(hf_calls, 2);
+        CHECK_INT_EQ(st.upserts + st.deletes, 0);
+        CHECK(ra_now() - t0 < 1.0);
+    }
+    {   /* touched: level 0 changed, the content fingerprint did not */
+        struct timeval tv[2];
+        double t0;
+        gettimeofday(&tv[0], NULL);
+        tv[1] = tv[0];
+        tv[1].tv_sec += 10;
+        CHECK(utimes(big, tv) == 0);
+        t0 = ra_now();
+        CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+        CHECK_INT_EQ(hf_calls, 2);
+        CHECK_INT_EQ(st.upserts + st.deletes, 0);
+        printf("# huge file: touched, re-hashed %llu MiB in %.1f s, nothing ran\n", SIZE >> 20,
+               ra_now() - t0);
+    }
+    hf_max_size = 1u << 20;                     /* over the limit: not listed, output gone */
+    CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+    CHECK(rt_get(&HF_T, "huge.bin") == NULL);
+    CHECK(rt_get(&HF_T, "small.md") != NULL);
+    CHECK_INT_EQ(st.deletes, 1);
+    hf_max_size = 0;
+#if !defined(HF_ASAN)
+    {   /* whole, with less address space to spare than its size (a fresh db, so that it runs):
+           out of memory, named; no crash */
+        pid_t pid;
+        int status = 0;
+        fflush(stdout);
+        pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            hf_spare_as = (size_t)(SIZE / 4);
+            hf_whole = 1;
+            rt_clear(&HF_T);
+            snprintf(db2, sizeof db2, "%s.whole", db);
+            /* the component fails (reported), the update goes on with the others */
+            if (hf_update(db2, src, NULL) != COCO_OK) _exit(5);
+            if (ra_errors != 1 || !strstr(ra_last_err, "huge.bin") ||
+                !strstr(ra_last_err, "out of memory")) {
+                printf("# %d error(s), the last: %s\n", ra_errors, ra_last_err);
+                _exit(6);
+            }
+            _exit(rt_get(&HF_T, "huge.bin") == NULL && rt_get(&HF_T, "small.md") ? 0 : 7);
+        }
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK_INT_EQ(WEXITSTATUS(status), 0);
+    }
+#endif
+    unlink(big);
+    ra_rm_db(db);
+    snprintf(db2, sizeof db2, "%s.whole", db);
+    ra_rm_db(db2);
+}
+
+/* One directory of N entries (20k here, 100k in the long form): every file listed once, the
+   update converges, a no-op runs nothing, one deleted file is one delete. */
+static void directory_of_many_entries(void) {
+    char src[300], db[300], rel[32];
+    long n = ra_long() ? 100000 : 20000, i;
+    coco_stats st;
+    double t0;
+    fresh(src, sizeof src, "many");
+    fresh(db, sizeof db, "many");
+    strcat(db, ".db");
+    ra_mkdirs(src);
+    for (i = 0; i < n; i++) {
+        char p[400];
+        int fd;
+        snprintf(p, sizeof p, "%s/e%06ld.md", src, i);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, rel, (size_t)snprintf(rel, sizeof rel, "%ld", i)) < 0) {
+            CHECK(!"cannot create the files");
+            if (fd >= 0) close(fd);
+            return;
+        }
+        close(fd);
+    }
+    rt_clear(&HF_T);
+    hf_whole = 0;
+    hf_max_size = 0;
+    hf_calls = 0;
+    t0 = ra_now();
+    CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+    printf("# %ld entries in one directory: cold update %.2f s", n, ra_now() - t0);
+    CHECK_INT_EQ((long)HF_T.n, n);
+    CHECK_INT_EQ(hf_calls, n);
+    CHECK_INT_EQ(ra_errors, 0);
+    snprintf(rel, sizeof rel, "e%06ld.md", n - 1);
+    CHECK(rt_get(&HF_T, rel) != NULL);
+    t0 = ra_now();
+    CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+    printf(", no-op %.2f s\n", ra_now() - t0);
+    CHECK_INT_EQ(hf_calls, n);
+    CHECK_INT_EQ(st.upserts + st.deletes, 0);
+    {
+        char p[400];
+        snprintf(p, sizeof p, "%s/e%06ld.md", src, n / 2);
+        CHECK(unlink(p) == 0);
+    }
+    CHECK_INT_EQ(hf_update(db, src, &st), COCO_OK);
+    CHECK_INT_EQ(st.deletes, 1);
+    CHECK_INT_EQ(st.upserts, 0);
+    CHECK_INT_EQ((long)HF_T.n, n - 1);
+    rt_clear(&HF_T);
+    ra_rm_rf(src);
+    ra_rm_db(db);
+}
+
 int main(int argc, char** argv) {
     coco_test_begin("exhaust", argc, argv);
     snprintf(g_root, sizeof g_root, "/tmp/coco_exhaust.XXXXXX");
     if (!mkdtemp(g_root)) { printf("cannot create a temp dir\n"); return 1; }
     rt_init(&RA_T);
     rt_init(&RA_IDS);
+    rt_init(&HF_T);
     snprintf(g_v1, sizeof g_v1, "%s/v1", g_root);
     snprintf(g_v2, sizeof g_v2, "%s/v2", g_root);
     ra_make_sources(g_v1, g_v2);
@@ -900,6 +1230,10 @@ int main(int argc, char** argv) {
     RUN(fn_register_nomem_is_reported);
     RUN(cleanup_alloc_failure_leaves_no_stale_states);
     RUN(app_key_nomem_reuses_no_id);
+    RUN(emfile_one_thread);
+    RUN(emfile_four_threads);
+    RUN(huge_file_sizes_limits_and_out_of_memory);
+    RUN(directory_of_many_entries);
     ra_register_late = 1;            /* the functions registered on first use, in the update */
     RUN(alloc_fail_once_cold_update);
     ra_register_late = 0;
@@ -913,6 +1247,7 @@ int main(int argc, char** argv) {
     rt_clear(&g_ids1);
     rt_clear(&RA_IDS);
     rt_clear(&RA_T);
+    rt_clear(&HF_T);
     rt_clear(&g_t1);
     ra_rm_rf(g_root);
     return coco_test_end();
