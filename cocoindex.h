@@ -868,12 +868,15 @@ COCO_API coco_result coco_mount_live(coco_ctx* ctx, coco_value key, const coco_f
      connector may allocate what its watcher needs on every mount without piling it up.
    - partial: the items are only part of the source (a directory could not be read): the
      children of the live component that are not among them are kept as they are, not
-     deleted, and the live component keeps no memo. */
+     deleted, and the live component keeps no memo.
+   - borrow: `keys` and `items` live as long as the calling component (e.g. in its
+     coco_ctx_arena): they are used in place, not copied. */
 typedef struct coco_live_desc {
     coco_live_watch_fn watch;
     void*              user;
     void             (*user_free)(void* user);
     int                partial;
+    int                borrow;
 } coco_live_desc;
 COCO_API coco_result coco_mount_live_desc(coco_ctx* ctx, coco_value key, const coco_fn* each,
                                           const coco_value* keys, const coco_value* items,
@@ -9755,22 +9758,26 @@ static const coco_fn coco__live_fn = { "coco.live", 1, NULL, 0, COCO_TRACK_DEFAU
 /* The live component: its children mounted like coco_mount_each's. */
 COCO__PRIVATE coco_result coco__mount_live_kids(coco_ctx* ctx, coco_value key, const coco_fn* each,
                                                 const coco_value* keys, const coco_value* items,
-                                                size_t n, int partial) {
+                                                size_t n, int partial, int borrow) {
     coco__live_closure* c;
-    coco_value* kc;
-    coco_value* ic;
+    coco_value* kc = NULL;
+    coco_value* ic = NULL;
     coco_value arg;
     size_t i;
     coco_result rc;
-    c = (coco__live_closure*)coco_arena_alloc(ctx->arena, sizeof *c);
-    kc = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *kc);
-    ic = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *ic);
-    if (!c || !kc || !ic) return COCO_ERR_NOMEM;
-    for (i = 0; i < n; i++) {
-        if ((rc = coco_value_copy(ctx->arena, &keys[i], &kc[i])) != COCO_OK) return rc;
-        if ((rc = coco_value_copy(ctx->arena, &items[i], &ic[i])) != COCO_OK) return rc;
+    if (!(c = (coco__live_closure*)coco_arena_alloc(ctx->arena, sizeof *c))) return COCO_ERR_NOMEM;
+    if (!borrow) {
+        kc = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *kc);
+        ic = (coco_value*)coco_arena_alloc(ctx->arena, (n ? n : 1) * sizeof *ic);
+        if (!kc || !ic) return COCO_ERR_NOMEM;
+        for (i = 0; i < n; i++) {
+            if ((rc = coco_value_copy(ctx->arena, &keys[i], &kc[i])) != COCO_OK) return rc;
+            if ((rc = coco_value_copy(ctx->arena, &items[i], &ic[i])) != COCO_OK) return rc;
+        }
     }
-    c->each = each; c->keys = kc; c->items = ic; c->n = n; c->partial = partial;
+    c->each = each; c->n = n; c->partial = partial;
+    c->keys = borrow ? keys : kc;
+    c->items = borrow ? items : ic;
     arg = coco_object(&coco__closure_vt, c);
     return coco_mount(ctx, key, &coco__live_fn, &arg, 1);
 }
@@ -9782,7 +9789,7 @@ COCO_API coco_result coco_mount_live_desc(coco_ctx* ctx, coco_value key, const c
     coco_value path;
     coco_fp pf;
     if (!ctx || !each || !d || !d->watch || (n && (!keys || !items))) rc = COCO_ERR_INVALID_ARG;
-    else rc = coco__mount_live_kids(ctx, key, each, keys, items, n, d->partial);
+    else rc = coco__mount_live_kids(ctx, key, each, keys, items, n, d->partial, d->borrow);
     /* a live update watches the source from here on (the first mount of this path wins) */
     if (rc == COCO_OK && ctx->run->app->live_mode &&
         (rc = coco__path_join(ctx->arena, &ctx->path, &key, 1, &path, &pf)) == COCO_OK)

@@ -395,6 +395,17 @@ COCO__PRIVATE void coco__lfs_free(const coco_allocator* a, void* p, size_t n) {
     if (a && a->free) a->free(a->user, p, n);
     else free(p);
 }
+/* realloc: a big block grows in place or is remapped, not copied into fresh pages */
+COCO__PRIVATE void* coco__lfs_realloc(const coco_allocator* a, void* p, size_t o, size_t n) {
+    if (!p) return coco__lfs_alloc(a, n);
+    if (a && a->realloc) return a->realloc(a->user, p, o, n);
+    if (a && a->alloc) {
+        void* q = a->alloc(a->user, n);
+        if (q) { memcpy(q, p, o < n ? o : n); coco__lfs_free(a, p, o); }
+        return q;
+    }
+    return realloc(p, n);
+}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -431,9 +442,7 @@ COCO__PRIVATE int coco__lfs_vec_reserve(coco__lfs_vec* v, size_t add) {
     if (add > (size_t)-1 / 2 - v->len) return -1;
     ncap = v->cap ? v->cap : 64;
     while (ncap - v->len < add) ncap *= 2;
-    if (!(np = (char*)coco__lfs_alloc(v->a, ncap))) return -1;
-    if (v->len) memcpy(np, v->p, v->len);
-    coco__lfs_free(v->a, v->p, v->cap);
+    if (!(np = (char*)coco__lfs_realloc(v->a, v->p, v->cap, ncap))) return -1;
     v->p = np;
     v->cap = ncap;
     return 0;
@@ -2373,6 +2382,7 @@ COCO_API coco_result coco_localfs_mount_walk(coco_ctx* ctx, coco_value key,
         /* a directory that could not be read: the files under it were not listed, and must
            not pass for deleted */
         ld.partial = wrc != COCO_OK;
+        ld.borrow = 1;                  /* the items are in this component's arena */
         rc = coco_mount_live_desc(ctx, key, each, items.keys, items.items, items.n, &ld);
     }
     return rc != COCO_OK ? rc : wrc;
