@@ -3305,6 +3305,7 @@ COCO_API int coco_value_eq(coco_arena* arena, const coco_value* a, const coco_va
 typedef struct coco__dec {
     const unsigned char *base, *p, *end;
     coco_arena*          arena;
+    int                  borrow;   /* BYTES point into the input (which outlives the values) */
 } coco__dec;
 
 COCO__PRINTF(3, 4)
@@ -3342,6 +3343,12 @@ COCO__PRIVATE coco_result coco__dec_blob(coco__dec* d, const unsigned char* at, 
     coco_result rc;
     char* s;
     if ((rc = coco__dec_need(d, at, n, "string/bytes payload")) != COCO_OK) return rc;
+    if (d->borrow && kind == COCO_BYTES) {
+        /* a record's children list: 100k fingerprints need not be copied */
+        *out = coco_bytes_val(d->p, n);
+        d->p += n;
+        return COCO_OK;
+    }
     if (!(s = coco_arena_strndup(d->arena, (const char*)d->p, n))) return COCO_ERR_NOMEM;
     d->p += n;
     *out = coco_strn(s, n);
@@ -3510,8 +3517,9 @@ COCO__PRIVATE coco_result coco__dec_value(coco__dec* d, coco_value* out, int dep
     }
 }
 
-COCO_API coco_result coco_value_decode(coco_arena* arena, const void* data, size_t len,
-                                       coco_value* out) {
+/* coco_value_decode; with `borrow`, BYTES values point into `data`, which must outlive them. */
+COCO__PRIVATE coco_result coco__value_decode(coco_arena* arena, const void* data, size_t len,
+                                             coco_value* out, int borrow) {
     coco__dec d;
     coco_value v;
     coco_result rc;
@@ -3519,11 +3527,16 @@ COCO_API coco_result coco_value_decode(coco_arena* arena, const void* data, size
     d.base = d.p = (const unsigned char*)data;
     d.end = d.base + len;
     d.arena = arena;
+    d.borrow = borrow;
     if ((rc = coco__dec_value(&d, &v, 0)) != COCO_OK) return rc;
     if (d.p != d.end) return coco__dec_fail(&d, d.p, "%zu trailing bytes after the value",
                                             (size_t)(d.end - d.p));
     *out = v;
     return COCO_OK;
+}
+COCO_API coco_result coco_value_decode(coco_arena* arena, const void* data, size_t len,
+                                       coco_value* out) {
+    return coco__value_decode(arena, data, len, out, 0);
 }
 
 COCO__PRIVATE coco_result coco__copy_value(coco_arena* ar, const coco_value* v, coco_value* out,
@@ -6041,6 +6054,9 @@ struct coco_app {
     int            stop_req;
     coco__mutex    stats_m;       /* stats, readable while an update runs */
     int            links_settled; /* no link journal entry left by an earlier run (known) */
+    int            links_marked;  /* P 'l' is 1 in the store (journal entries may exist) */
+    int            tombs_marked;  /* P 'y' is 1 in the store (tombstones may exist) */
+    int            tombs_none;    /* no tombstone in the store (known since the last pass) */
 };
 
 /* one dependency a memo entry is valid under */
@@ -6118,6 +6134,7 @@ typedef struct coco__run {
     uint64_t    link_t0;
     int         has_live_parent;  /* live rounds: the parent of the components run directly */
     coco_fp     live_parent;
+    int         tombs_mark;       /* the transaction being built puts P 'y' = 1 */
 } coco__run;
 
 struct coco_ctx {
@@ -6139,6 +6156,8 @@ struct coco_ctx {
     coco__buf      kids;          /* coco_fp[] */
     coco__map      kid_set;
     coco__buf      xents;         /* coco_value[]: function memo entries for the new record */
+    coco__buf      groups;        /* coco_value[]: group memo entries of its coco_mount_each
+                                     calls ('g'), in the order of their children */
     coco__buf      frames;        /* coco__frame[] (a stack) */
     coco__buf      idstates;      /* coco__idstate[] */
     int            in_memo;       /* depth of memoized coco_call frames */
@@ -7128,6 +7147,7 @@ COCO__PRIVATE coco_result coco__ctx_create(coco__run* run, coco_ctx* parent, con
     coco__buf_init(&c->decl_tks, &env->a);
     coco__buf_init(&c->kids, &env->a);
     coco__buf_init(&c->xents, &env->a);
+    coco__buf_init(&c->groups, &env->a);
     coco__buf_init(&c->frames, &env->a);
     coco__buf_init(&c->idstates, &env->a);
     coco__map_init_lazy(&c->decl_set, &env->a);
@@ -7153,6 +7173,7 @@ COCO__PRIVATE void coco__ctx_destroy(coco_ctx* c) {
     coco__buf_free(&c->decl_tks);
     coco__buf_free(&c->kids);
     coco__buf_free(&c->xents);
+    coco__buf_free(&c->groups);
     coco__buf_free(&c->frames);
     coco__buf_free(&c->idstates);
     coco__map_free(&c->decl_set);
@@ -7606,14 +7627,38 @@ COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, 
     return coco__kv_add(run, key, NULL);
 }
 
-COCO__PRIVATE coco_result coco__txn_kvs(coco_txn* t, const coco__kv* kvs, size_t n) {
-    size_t i;
+/* Puts `kvs` in `t`.  A tombstone among them (P 'z') also puts P 'y' = 1, unless this process
+   put it already: the tombstone pass looks for tombstones only when P 'y' says there may be
+   some (see coco__process_tombstones).  run->tombs_mark: the commit of `t` sets it. */
+COCO__PRIVATE coco_result coco__txn_kvs(coco__run* run, coco_txn* t, const coco__kv* kvs,
+                                        size_t n) {
+    size_t i, pl = run->app->prefix_len;
     coco_result rc = COCO_OK;
-    for (i = 0; i < n && rc == COCO_OK; i++)
+    int tomb = 0;
+    for (i = 0; i < n && rc == COCO_OK; i++) {
+        if (kvs[i].val.ptr && kvs[i].key.len > pl &&
+            ((const unsigned char*)kvs[i].key.ptr)[pl] == 'z')
+            tomb = 1;
         rc = kvs[i].val.ptr ? coco_txn_put(t, kvs[i].key.ptr, kvs[i].key.len, kvs[i].val.ptr,
                                            kvs[i].val.len)
                             : coco_txn_del(t, kvs[i].key.ptr, kvs[i].key.len);
+    }
+    if (rc == COCO_OK && tomb) {
+        run->app->tombs_none = 0;
+        if (!run->app->tombs_marked && !run->tombs_mark) {
+            static const unsigned char one = 0x01;
+            coco_bytes mk = coco__app_key(run->batch_arena, run->app, 'y', NULL);
+            rc = mk.len ? coco_txn_put(t, mk.ptr, mk.len, &one, 1) : COCO_ERR_NOMEM;
+            run->tombs_mark = 1;
+        }
+    }
     return rc;
+}
+
+/* After a commit that may have carried P 'y' = 1 (coco__txn_kvs). */
+COCO__PRIVATE void coco__tombs_marked(coco__run* run) {
+    if (run->tombs_mark) run->app->tombs_marked = 1;
+    run->tombs_mark = 0;
 }
 
 COCO__PRIVATE coco_result coco__put_next_id(coco__run* run, coco_txn* t) {
@@ -7717,7 +7762,16 @@ COCO__PRIVATE coco_result coco__link_put(coco__run* run, coco_txn* t) {
     if ((rc = coco_value_encode(run->batch_arena, &bv, &enc)) != COCO_OK) return rc;
     if (!k.len || !coco__vpush(&run->links, &id, sizeof id)) return COCO_ERR_NOMEM;
     run->link_seq++;
-    return coco_txn_put(t, k.ptr, k.len, enc.ptr, enc.len);
+    if ((rc = coco_txn_put(t, k.ptr, k.len, enc.ptr, enc.len)) != COCO_OK) return rc;
+    if (!run->app->links_marked) {
+        /* P 'l' = 1, in the same commit: journal entries may exist (coco__links_settle) */
+        static const unsigned char one = 0x01;
+        coco_bytes mk = coco__app_key(run->batch_arena, run->app, 'l', NULL);
+        if (!mk.len) return COCO_ERR_NOMEM;
+        if ((rc = coco_txn_put(t, mk.ptr, mk.len, &one, 1)) != COCO_OK) return rc;
+        run->app->links_marked = 1;
+    }
+    return COCO_OK;
 }
 
 /* Commits and applies the current batch of submissions (see the protocol above). */
@@ -7755,12 +7809,13 @@ COCO__PRIVATE coco_result coco__flush_batch(coco__run* run) {
         rc = coco_txn_put(t, subs[i].rec_key.ptr, subs[i].rec_key.len, subs[i].final_rec.ptr,
                           subs[i].final_rec.len);
         if (rc == COCO_OK && subs[i].kv_end > subs[i].kv_start)
-            rc = coco__txn_kvs(t, (coco__kv*)(void*)run->kvs.ptr + subs[i].kv_start,
+            rc = coco__txn_kvs(run, t, (coco__kv*)(void*)run->kvs.ptr + subs[i].kv_start,
                                subs[i].kv_end - subs[i].kv_start);
     }
     if (rc == COCO_OK) rc = coco__put_next_id(run, t);
-    if (rc != COCO_OK) { coco_txn_abort(t); return rc; }
-    if ((rc = coco_txn_commit(t)) != COCO_OK) return rc;
+    if (rc != COCO_OK) { coco_txn_abort(t); run->tombs_mark = 0; return rc; }
+    if ((rc = coco_txn_commit(t)) != COCO_OK) { run->tombs_mark = 0; return rc; }
+    coco__tombs_marked(run);
     run->commits++;
     run->subs.len = run->acts.len = run->kvs.len = 0;
     coco_arena_reset(run->batch_arena);
@@ -7817,12 +7872,12 @@ COCO__PRIVATE coco_value coco__ids_val(coco_arena* ar, coco_ctx* ctx, int uuid) 
 }
 
 typedef struct coco__recparts {
-    coco_value path, fn, memo_key, deps, ret, states, targets, kids, xents, ids, uuids;
+    coco_value path, fn, memo_key, deps, ret, states, targets, kids, xents, ids, uuids, groups;
     int        memo;
 } coco__recparts;
 
 COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts* p, coco_bytes* out) {
-    coco_map_entry e[11];
+    coco_map_entry e[12];
     size_t n = 0;
     coco_value m;
     /* in key order, so the encoder finds the map already sorted */
@@ -7830,6 +7885,7 @@ COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts*
     COCO__E("c", p->kids);
     if (p->memo) COCO__E("d", p->deps);
     COCO__E("f", p->fn);
+    if (coco__list_len(&p->groups)) COCO__E("g", p->groups);
     COCO__E("i", p->ids);
     if (p->memo) COCO__E("k", p->memo_key);
     COCO__E("p", p->path);
@@ -8035,6 +8091,8 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     }
     rp.targets = coco_list(fin_t, ndecl);
     rp.xents = coco_list((const coco_value*)(void*)ctx->xents.ptr, COCO__VLEN(ctx->xents, coco_value));
+    rp.groups = coco_list((const coco_value*)(void*)ctx->groups.ptr,
+                          COCO__VLEN(ctx->groups, coco_value));
     rp.ids = coco__ids_val(ar, ctx, 0);
     rp.uuids = coco__ids_val(ar, ctx, 1);
     if ((rc = coco__rec_encode_kids(ar, &rp, (const coco_fp*)(void*)ctx->kids.ptr, nkids,
@@ -8052,6 +8110,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         for (i = 0; i < nold_c; i++) allk[k++] = *coco__list_at(old_c, i);
         for (i = 0; i < nkids; i++) allk[k++] = coco__fp_val(ar, COCO__VAT(ctx->kids, coco_fp, i));
         rp.memo = 0;
+        rp.groups = coco_list(NULL, 0);
         rp.targets = coco_list(pen_t, npend);
         rp.kids = coco_list(allk, k);
         if ((rc = coco__rec_encode(ar, &rp, &pending_rec)) != COCO_OK) goto done;
@@ -8351,7 +8410,9 @@ COCO__PRIVATE coco_result coco__decode_old(coco_ctx* ctx) {
     coco_result rc;
     if (ctx->old || !ctx->old_bytes.ptr) return COCO_OK;
     if (!(rec = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *rec))) return COCO_ERR_NOMEM;
-    if ((rc = coco_value_decode(ctx->arena, ctx->old_bytes.ptr, ctx->old_bytes.len, rec)) ==
+    /* its bytes (fingerprints: children, memo key, states) stay in old_bytes, which lives as
+       long as ctx->old */
+    if ((rc = coco__value_decode(ctx->arena, ctx->old_bytes.ptr, ctx->old_bytes.len, rec, 1)) ==
             COCO_ERR_NOMEM)
         return coco_ctx_fail(ctx, rc, "state of %s: out of memory", coco_ctx_path(ctx));
     if (rc != COCO_OK || rec->kind != COCO_MAP)
@@ -8404,7 +8465,9 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     k = 0;
     for (i = 0; i < nf; i++) {
         const coco_map_entry* e = &ctx->old->u.map.entries[i];
-        if (e->key_len == 1 && (e->key[0] == 'c' || e->key[0] == 'k')) continue;  /* no memo */
+        /* no memo, and no group memo (its children may have run) */
+        if (e->key_len == 1 && (e->key[0] == 'c' || e->key[0] == 'k' || e->key[0] == 'g'))
+            continue;
         ents[k++] = *e;
     }
     ents[k].key = "c"; ents[k].key_len = 1; ents[k].val = coco_list(all, nall); k++;
@@ -8855,80 +8918,427 @@ COCO_API coco_result coco_use_mount(coco_ctx* ctx, coco_value key, const coco_fn
     return coco__mount(ctx, &key, 1, fn, args, nargs, 1, ret ? ret : &dummy);
 }
 
-/* One chunk of coco_mount_each's memo checks (coco__probe_keep), on any thread of the pool:
-   children [from, to) get their path fingerprint and their answer in pre[]. */
+/* ---- the group memo of coco_mount_each ------------------------------------------------------
+   A parent of many memoized children keeps, in its record ('g'), one entry per run of
+   consecutive children (a "group": cut after a key whose hash has 7 given bits zero, at most
+   COCO__GROUP_MAX children): a fingerprint of the function (name, version, logic) and of
+   every child's key, argument and cheap states, the dependency list all of them stored (as
+   encoded), where the group's children sit in the parent's children list, and a fingerprint
+   of those entries of the list (checked before they are trusted).  A later
+   mount of a group with the same fingerprint, whose dependencies are still current, keeps
+   its children as they are without reading their records: each would be a memo hit.  An
+   entry is written only for a group whose children were all memo hits at mount time with
+   the same cacheable dependency list; the entries go with every parent run that does not
+   mount the group again, with a failed parent run (coco__keep_new_kids) and with a live
+   round of the parent (coco__live_apply), the only other ways its children change. */
+#define COCO__GROUP_MAX 512u
+
+typedef struct coco__group {
+    size_t      from, to;         /* children [from, to) of the coco_mount_each call */
+    coco_fp     fp;
+    int         recordable;       /* every child a memo hit with the same dependency list */
+    coco_bytes  deps;             /* that list, encoded */
+} coco__group;
+
+/* The groups of `n` children: cut after a key whose (FNV-1a) hash has bits 40-46 zero, so an
+   added or removed child moves no other group's boundary.  NULL when out of memory; else
+   free it with *cap_out entries. */
+COCO__PRIVATE coco__group* coco__groups_cut(coco_env* env, const coco_value* keys, size_t n,
+                                            size_t* ngroups, size_t* cap_out) {
+    size_t i, k = 0, start = 0, cap = n / 64 + 16;
+    coco__group* g = (coco__group*)coco__alloc(&env->a, cap * sizeof *g);
+    if (!g) return NULL;
+    for (i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull;
+        const coco_value* kv = &keys[i];
+        int cut;
+        if (kv->kind == COCO_STR || kv->kind == COCO_BYTES || kv->kind == COCO_SYMBOL) {
+            size_t j;
+            for (j = 0; j < kv->u.s.len; j++) {
+                h ^= (unsigned char)kv->u.s.ptr[j];
+                h *= 1099511628211ull;
+            }
+        } else if (kv->kind == COCO_INT) {
+            h ^= (uint64_t)kv->u.i;
+            h *= 1099511628211ull;
+            h ^= h >> 29;
+        }
+        cut = (h >> 40 & 127) == 0 || i + 1 - start >= COCO__GROUP_MAX || i + 1 == n;
+        if (!cut) continue;
+        if (k == cap) {
+            coco__group* ng = (coco__group*)coco__realloc(&env->a, g, cap * sizeof *g,
+                                                          2 * cap * sizeof *g);
+            if (!ng) { coco__free(&env->a, g, cap * sizeof *g); return NULL; }
+            g = ng;
+            cap *= 2;
+        }
+        memset(&g[k], 0, sizeof g[k]);
+        g[k].from = start;
+        g[k].to = i + 1;
+        k++;
+        start = i + 1;
+    }
+    *ngroups = k;
+    *cap_out = cap;
+    return g;
+}
+
+/* The fingerprint of group `g`: the function, then each child's key, argument (objects by
+   type and memo key) and the cheap states of the objects in it.  0 = cannot be made. */
+COCO__PRIVATE int coco__group_fp(coco_arena* ar, const coco__fnreg* reg, const coco_fn* fn,
+                                 const coco_value* keys, const coco_value* items,
+                                 coco__group* g) {
+    coco_hasher h;
+    coco__enc e;
+    coco__buf objs;
+    const coco_value* few[8];
+    unsigned char hdr[24];
+    size_t i, j;
+    int ok = 1;
+    coco_hasher_init(&h);
+    coco_hasher_update(&h, "coco.group.1", 13);
+    coco_hasher_update(&h, fn->name, strlen(fn->name) + 1);
+    coco__put_u64le(hdr, (uint64_t)fn->version);
+    coco__put_u64le(hdr + 8, (uint64_t)(g->to - g->from));
+    coco_hasher_update(&h, hdr, 16);
+    coco_hasher_update(&h, reg->logic.bytes, 16);
+    e.buf = NULL; e.hasher = &h; e.arena = ar; e.oom = 0;
+    coco__buf_init(&objs, &ar->a);
+    objs.fixed = 1;
+    for (i = g->from; i < g->to && ok; i++) {
+        if (!objs.fixed) coco__buf_free(&objs);
+        objs.ptr = (unsigned char*)(void*)few;
+        objs.cap = sizeof few;
+        objs.len = 0;
+        objs.fixed = 1;
+        if (coco__enc_value(&e, &keys[i], 0) != COCO_OK ||
+            coco__enc_value(&e, &items[i], 0) != COCO_OK || e.oom ||
+            coco__collect_objs(&items[i], &objs, 0) != COCO_OK) { ok = 0; break; }
+        for (j = 0; j < COCO__VLEN(objs, const coco_value*) && ok; j++) {
+            const coco_value* o = COCO__VAT(objs, const coco_value*, j);
+            coco_value st;
+            ok = o->u.obj.vt->memo_state(o->u.obj.obj, 0, ar, &st) == COCO_OK &&
+                 coco__enc_value(&e, &st, 0) == COCO_OK && !e.oom;
+        }
+    }
+    if (!objs.fixed) coco__buf_free(&objs);
+    if (ok) g->fp = coco_hasher_fp(&h);
+    return ok;
+}
+
+/* One share of coco_mount_each's memo checks, on any thread of the pool: the groups
+   [gfrom, gto).  A group found in the parent's old record ('g') with its dependencies current
+   is kept whole; the others are checked child by child (coco__probe_keep).  Each child gets
+   its path fingerprint and its answer in pre[]; each group, its fingerprint and whether it
+   can be recorded. */
 typedef struct coco__pjob {
-    coco_ctx*         ctx;        /* the mounting component: only read here */
-    const coco_fn*    fn;
-    const coco_value* keys;       /* the caller's arrays: valid until coco_mount_each returns */
-    const coco_value* items;
-    size_t            from, to;
-    coco__pre*        pre;
+    coco_ctx*          ctx;       /* the mounting component: only read here */
+    const coco_fn*     fn;
+    const coco__fnreg* reg;
+    const coco_value*  keys;      /* the caller's arrays: valid until coco_mount_each returns */
+    const coco_value*  items;
+    coco__group*       groups;
+    size_t             gfrom, gto;
+    coco__pre*         pre;
+    const coco_value*  old_c;     /* the parent's old children list */
+    const coco_value*  old_g;     /* [fp, deps, start, count] entries of the old record */
+    coco__map*         old_idx;   /* fp -> index + 1 into old_g */
+    coco_arena*        ar;        /* the recordable groups' dependency lists */
 } coco__pjob;
+
+/* The fingerprint of `count` children fingerprints: from a list of values, or from an array. */
+COCO__PRIVATE int coco__kids_fp_list(const coco_value* list, size_t start, size_t count,
+                                     coco_fp* out) {
+    coco_hasher h;
+    size_t i;
+    coco_hasher_init(&h);
+    for (i = 0; i < count; i++) {
+        const coco_value* v = coco__list_at(list, start + i);
+        if (!v || v->kind != COCO_BYTES || v->u.s.len != 16) return 0;
+        coco_hasher_update(&h, v->u.s.ptr, 16);
+    }
+    *out = coco_hasher_fp(&h);
+    return 1;
+}
+COCO__PRIVATE coco_fp coco__kids_fp_array(const coco_fp* kids, size_t count) {
+    coco_hasher h;
+    coco_hasher_init(&h);
+    coco_hasher_update(&h, kids, count * sizeof *kids);
+    return coco_hasher_fp(&h);
+}
+
+typedef struct coco__geq { const coco_value* const* ents; coco_fp f; } coco__geq;
+COCO__PRIVATE int coco__geq_fn(void* c, uint64_t val) {
+    const coco__geq* e = (const coco__geq*)c;
+    return coco__val_is_fp(&e->ents[val - 1]->u.list.items[1], e->f);
+}
+
+/* The old entry of group fingerprint `f` whose children can be kept: the dependency list is
+   current and the positions fit the old children list.  NULL = check them one by one. */
+COCO__PRIVATE const coco_value* coco__group_old(coco__pjob* j, coco__probe* pr,
+                                               const coco__group* g) {
+    const coco_value* const* ents = (const coco_value* const*)(const void*)j->old_g;
+    coco__geq q;
+    coco__map_slot* s;
+    const coco_value* e;
+    const coco_value* deps;
+    coco_value dv;
+    int64_t start, count;
+    if (!j->old_idx || !j->old_idx->count) return NULL;
+    q.ents = ents;
+    q.f = g->fp;
+    s = coco__map_find(j->old_idx, coco__fp_hash(g->fp), coco__geq_fn, &q);
+    if (!s->val) return NULL;
+    e = ents[s->val - 1];
+    deps = &e->u.list.items[2];
+    start = e->u.list.items[3].u.i;
+    count = e->u.list.items[4].u.i;
+    if (count != (int64_t)(g->to - g->from) || start < 0 ||
+        (uint64_t)start + (uint64_t)count > (uint64_t)coco__list_len(j->old_c))
+        return NULL;
+    {   /* the children at that position are the ones the entry was written for */
+        coco_fp kf;
+        if (!coco__kids_fp_list(j->old_c, (size_t)start, (size_t)count, &kf) ||
+            !coco__val_is_fp(&e->u.list.items[5], kf))
+            return NULL;
+    }
+    /* the same dependency list as the last one found current: current again (a function's
+       logic and a context value do not change during a run) */
+    if (deps->u.s.len == pr->deps_ok.len && deps->u.s.len &&
+        memcmp(deps->u.s.ptr, pr->deps_ok.ptr, deps->u.s.len) == 0)
+        return e;
+    coco_arena_reset(pr->c->arena);
+    if (coco_value_decode(pr->c->arena, deps->u.s.ptr, deps->u.s.len, &dv) != COCO_OK ||
+        !coco__deps_valid(j->ctx->run, &dv))
+        return NULL;
+    {   /* recorded lists never name a container generation (kind 2): cacheable */
+        size_t i;
+        for (i = 0; i < coco__list_len(&dv); i++)
+            if (coco__list_at(&dv, i)->u.list.items[0].u.i == 2) return NULL;
+    }
+    pr->deps_ok.len = 0;
+    if (coco__buf_put(&pr->deps_ok, deps->u.s.ptr, deps->u.s.len)) pr->deps_ok.len = 0;
+    return e;
+}
 
 COCO__PRIVATE void coco__pjob_run(void* user) {
     coco__pjob* j = (coco__pjob*)user;
     coco__probe* pr = coco__probe_new(j->ctx);
     coco_value suffix[2], path;
-    size_t i;
+    size_t gi, i;
+    coco_result rc = COCO_OK;
     if (!pr) return;              /* nothing checked: coco__mount checks them one by one */
+    if (!coco__fn_reg(j->ctx->run->env, j->fn, &rc)) { coco__probe_free(j->ctx->run, pr); return; }
+    pr->fn = j->fn;
     suffix[0] = coco_symbol(j->fn->name);
-    for (i = j->from; i < j->to; i++) {
-        coco__pre* e = &j->pre[i];
+    for (gi = j->gfrom; gi < j->gto; gi++) {
+        coco__group* g = &j->groups[gi];
+        const coco_value* old;
+        int have_fp, all_same = 1;
         coco_arena_reset(pr->c->arena);
-        suffix[1] = j->keys[i];
-        if (!coco__is_key_kind(&suffix[1], 0) ||
-            coco__child_path(j->ctx, pr->c->arena, suffix, 2, 1, &path) != COCO_OK ||
-            coco_value_fp(pr->c->arena, &path, &e->pf) != COCO_OK)
-            continue;             /* left to coco__mount (which reports what is wrong) */
-        e->kept = coco__probe_keep(j->ctx, pr, &path, e->pf, j->fn, &j->items[i], 1);
-        e->checked = 1;
+        have_fp = coco__group_fp(pr->c->arena, j->reg, j->fn, j->keys, j->items, g);
+        if (have_fp && (old = coco__group_old(j, pr, g)) != NULL) {
+            /* kept whole: the children are where the old record lists them */
+            const coco_value* deps = &old->u.list.items[2];
+            size_t start = (size_t)old->u.list.items[3].u.i;
+            for (i = g->from; i < g->to; i++) {
+                coco__pre* e = &j->pre[i];
+                e->pf = coco__val_fp_bytes(coco__list_at(j->old_c, start + (i - g->from)));
+                e->checked = 1;
+                e->kept = 1;
+                if (coco__buf_put(&pr->hits, e->pf.bytes, sizeof e->pf)) e->kept = 0;
+                else pr->unchanged++;
+            }
+            g->deps.ptr = coco_arena_alloc(j->ar, deps->u.s.len ? deps->u.s.len : 1);
+            if (g->deps.ptr) {
+                memcpy((void*)g->deps.ptr, deps->u.s.ptr, deps->u.s.len);
+                g->deps.len = deps->u.s.len;
+                g->recordable = 1;
+            }
+            for (i = g->from; i < g->to; i++) if (!j->pre[i].kept) g->recordable = 0;
+            continue;
+        }
+        /* all_same: every child so far kept, with the same cacheable dependency list (in
+           g->deps) */
+        for (i = g->from; i < g->to; i++) {
+            coco__pre* e = &j->pre[i];
+            coco_arena_reset(pr->c->arena);
+            suffix[1] = j->keys[i];
+            if (!coco__is_key_kind(&suffix[1], 0) ||
+                coco__child_path(j->ctx, pr->c->arena, suffix, 2, 1, &path) != COCO_OK ||
+                coco_value_fp(pr->c->arena, &path, &e->pf) != COCO_OK) {
+                all_same = 0;
+                continue;         /* left to coco__mount (which reports what is wrong) */
+            }
+            e->kept = coco__probe_keep(j->ctx, pr, &path, e->pf, j->fn, &j->items[i], 1);
+            e->checked = 1;
+            if (!e->kept) { all_same = 0; continue; }
+            if (all_same) {
+                /* its dependency list, as coco__deps_current left it when cacheable */
+                coco_bytes raw = coco__old_field(pr->c, 'd');
+                if (!raw.len || raw.len != pr->deps_ok.len ||
+                    memcmp(raw.ptr, pr->deps_ok.ptr, raw.len) != 0)
+                    all_same = 0;
+                else if (!g->deps.ptr) {
+                    void* cp = coco_arena_alloc(j->ar, raw.len);
+                    if (!cp) all_same = 0;
+                    else {
+                        memcpy(cp, raw.ptr, raw.len);
+                        g->deps.ptr = cp;
+                        g->deps.len = raw.len;
+                    }
+                } else if (raw.len != g->deps.len || memcmp(raw.ptr, g->deps.ptr, raw.len) != 0) {
+                    all_same = 0;
+                }
+            }
+        }
+        g->recordable = have_fp && all_same;
     }
     coco__probe_free(j->ctx->run, pr);
 }
 
 #define COCO__CHECK_MIN 512       /* coco_mount_each: children checked on the pool from here */
 
-/* coco_mount_each of a memoized function with many children and workers to share the work:
-   the memo checks of the children (coco__probe_keep) run on the pool in chunks first, then
-   the children are registered in order and only those not kept are mounted.  Returns 1 when
-   it did the job (*rc), 0 when the plain loop should. */
+/* The old record's group entries, indexed by fingerprint (in `idx`, values index + 1 into
+   the returned array); NULL when there are none. */
+COCO__PRIVATE const coco_value** coco__groups_old(coco_ctx* ctx, coco__map* idx, size_t* n) {
+    const coco_value* g = coco__field(ctx->old, "g");
+    const coco_value** ents;
+    size_t i, m = 0, total = coco__list_len(g);
+    *n = 0;
+    if (!total) return NULL;
+    if (!(ents = (const coco_value**)coco_arena_alloc(ctx->arena, total * sizeof *ents)))
+        return NULL;
+    if (coco__map_init(idx, &ctx->run->env->a, total)) return NULL;
+    for (i = 0; i < total; i++) {
+        const coco_value* e = coco__list_at(g, i);
+        const coco_value* it;
+        coco__geq q;
+        coco__map_slot* sl;
+        coco_fp f;
+        if (coco__list_len(e) != 6) continue;
+        it = e->u.list.items;
+        if (it[1].kind != COCO_BYTES || it[1].u.s.len != 16 || it[2].kind != COCO_BYTES ||
+            it[3].kind != COCO_INT || it[4].kind != COCO_INT || it[5].kind != COCO_BYTES ||
+            it[5].u.s.len != 16)
+            continue;
+        f = coco__val_fp_bytes(&it[1]);
+        ents[m] = e;
+        q.ents = ents;
+        q.f = f;
+        sl = coco__map_find(idx, coco__fp_hash(f), coco__geq_fn, &q);
+        if (sl->val) continue;
+        sl->hash = coco__fp_hash(f);
+        sl->val = ++m;
+        idx->count++;
+    }
+    *n = m;
+    return ents;
+}
+
+/* One entry of the parent's 'g': [fn name, fp, deps, start, count, children fp], with the
+   children fingerprint taken from the parent's kids [start, start + count). */
+COCO__PRIVATE coco_result coco__gent_push(coco_ctx* ctx, const char* fname, coco_fp fp,
+                                          const void* deps, size_t deps_len, size_t start,
+                                          size_t count) {
+    coco_arena* ar = ctx->arena;
+    coco_value* e = (coco_value*)coco_arena_alloc(ar, 6 * sizeof *e);
+    void* d = coco_arena_alloc(ar, deps_len ? deps_len : 1);
+    coco_value one;
+    if (!e || !d) return COCO_ERR_NOMEM;
+    memcpy(d, deps, deps_len);
+    e[0] = coco_str(fname);                  /* registered functions outlive every record */
+    e[1] = coco__fp_val(ar, fp);
+    e[2] = coco_bytes_val(d, deps_len);
+    e[3] = coco_int((int64_t)start);
+    e[4] = coco_int((int64_t)count);
+    e[5] = coco__fp_val(ar, coco__kids_fp_array((const coco_fp*)(void*)ctx->kids.ptr + start,
+                                                count));
+    if (e[1].kind != COCO_BYTES || e[5].kind != COCO_BYTES) return COCO_ERR_NOMEM;
+    one = coco_list(e, 6);
+    return coco__vpush(&ctx->groups, &one, sizeof one) ? COCO_OK : COCO_ERR_NOMEM;
+}
+
+/* This mount's recordable groups become entries of the parent's 'g' (a group with a child
+   that runs now is recorded by a later mount that finds them all memo hits).  `base`: the
+   parent's children before the mount (the mount's are base.. in order). */
+COCO__PRIVATE coco_result coco__groups_record(coco_ctx* ctx, const coco_fn* fn,
+                                              const coco__group* g, size_t ng, size_t base) {
+    size_t i;
+    coco_result rc;
+    for (i = 0; i < ng; i++)
+        if (g[i].recordable &&
+            (rc = coco__gent_push(ctx, fn->name, g[i].fp, g[i].deps.ptr, g[i].deps.len,
+                                  base + g[i].from, g[i].to - g[i].from)) != COCO_OK)
+            return rc;
+    return COCO_OK;
+}
+
+/* coco_mount_each of a memoized function with many children: the memo checks of the children
+   run first, on the pool when it has workers, a group of children at a time (kept whole when
+   the group memo allows, else coco__probe_keep each); then the children are registered in
+   order and only those not kept are mounted; the recordable groups go to the parent's record.
+   Returns 1 when it did the job (*rc), 0 when the plain loop should. */
 COCO__PRIVATE int coco__mount_each_checked(coco_ctx* ctx, const coco_fn* fn,
                                            const coco_value* keys, const coco_value* items,
                                            size_t n, coco_result* rc) {
     coco__run* run = ctx->run;
     coco_env* env = run->env;
-    size_t chunk, njobs, k, i, pending = 0;
+    size_t per, njobs, njobs_cap, k, i, pending = 0, ng = 0, gcap = 0, nold = 0, base;
     coco__pjob* jobs;
     coco__pre* pre;
+    coco__group* groups;
+    coco__fnreg* reg;
+    coco__map old_idx;
+    const coco_value** old_g;
     coco_value suffix[2];
-    if (n < COCO__CHECK_MIN || !fn->memo || run->full || ctx->in_memo || !env->pool.nthreads)
-        return 0;
-    chunk = n / (4 * ((size_t)env->pool.nthreads + 1)) + 1;
-    if (chunk < 256) chunk = 256;
-    njobs = (n + chunk - 1) / chunk;
+    coco_result frc = COCO_OK;
+    if (n < COCO__CHECK_MIN || !fn->memo || run->full || ctx->in_memo) return 0;
+    if (!(reg = coco__fn_reg(env, fn, &frc))) return 0;
+    if (!(groups = coco__groups_cut(env, keys, n, &ng, &gcap))) return 0;
+    memset(&old_idx, 0, sizeof old_idx);
+    old_g = coco__groups_old(ctx, &old_idx, &nold);
+    per = n / (4 * ((size_t)env->pool.nthreads + 1)) + 1;    /* children a job, about */
+    if (per < 256) per = 256;
+    njobs = njobs_cap = (n + per - 1) / per + 1;
     pre = (coco__pre*)coco__alloc(&env->a, n * sizeof *pre);
     jobs = (coco__pjob*)coco__alloc(&env->a, njobs * sizeof *jobs);
     if (!pre || !jobs) {
         coco__free(&env->a, pre, n * sizeof *pre);
         coco__free(&env->a, jobs, njobs * sizeof *jobs);
+        coco__free(&env->a, groups, gcap * sizeof *groups);
+        if (old_g) coco__map_free(&old_idx);
         return 0;
     }
     memset(pre, 0, n * sizeof *pre);
+    memset(jobs, 0, njobs * sizeof *jobs);
+    /* jobs of whole groups, about `per` children each */
+    for (k = 0, i = 0; i < ng && k < njobs; k++) {
+        coco__pjob* j = &jobs[k];
+        size_t gi = i;
+        while (gi < ng && (gi == i || groups[gi].to - groups[i].from <= per)) gi++;
+        if (k == njobs - 1) gi = ng;
+        j->ctx = ctx; j->fn = fn; j->reg = reg; j->keys = keys; j->items = items;
+        j->groups = groups; j->gfrom = i; j->gto = gi; j->pre = pre;
+        j->old_c = coco__field(ctx->old, "c");
+        j->old_g = (const coco_value*)(const void*)old_g;
+        j->old_idx = old_g ? &old_idx : NULL;
+        if (coco_arena_create(&env->a, &j->ar) != COCO_OK) j->ar = NULL;
+        i = gi;
+    }
+    njobs = k;
     for (k = 0; k < njobs; k++) {
         coco__pjob* j = &jobs[k];
-        coco__task* t = (coco__task*)coco__alloc(&env->a, sizeof *t);
-        j->ctx = ctx; j->fn = fn; j->keys = keys; j->items = items; j->pre = pre;
-        j->from = k * chunk;
-        j->to = j->from + chunk < n ? j->from + chunk : n;
-        if (t) {
+        coco__task* t;
+        if (!j->ar) continue;     /* not checked: coco__mount checks them one by one */
+        if (env->pool.nthreads && (t = (coco__task*)coco__alloc(&env->a, sizeof *t)) != NULL) {
             memset(t, 0, sizeof *t);
             t->run = run; t->parent = ctx; t->job = coco__pjob_run; t->job_user = j;
             t->count = &pending;
             if (coco__pool_push(env, t) == 0) continue;
             coco__free(&env->a, t, sizeof *t);
         }
-        coco__pjob_run(j);        /* no room in the queue: this thread checks them */
+        coco__pjob_run(j);        /* no worker, or no room in the queue: this thread */
     }
     coco__pool_wait(env, &pending);
     *rc = COCO_OK;
@@ -8938,14 +9348,21 @@ COCO__PRIVATE int coco__mount_each_checked(coco_ctx* ctx, const coco_fn* fn,
         if (coco__map_init(&ctx->kid_set, &env->a, n)) coco__map_init_lazy(&ctx->kid_set, &env->a);
     }
     coco__buf_reserve(&ctx->kids, n * sizeof(coco_fp));
+    base = COCO__VLEN(ctx->kids, coco_fp);
     suffix[0] = coco_symbol(fn->name);
     for (i = 0; i < n && *rc == COCO_OK; i++) {
         suffix[1] = keys[i];
         *rc = coco__mount_pre(ctx, suffix, 2, fn, &items[i], 1, 0, NULL,
                               pre[i].checked ? &pre[i] : NULL);
     }
+    /* a group whose children became kids n..: positions hold when every child registered */
+    if (*rc == COCO_OK && COCO__VLEN(ctx->kids, coco_fp) == base + n)
+        *rc = coco__groups_record(ctx, fn, groups, ng, base);
+    for (k = 0; k < njobs; k++) coco_arena_destroy(jobs[k].ar);
     coco__free(&env->a, pre, n * sizeof *pre);
-    coco__free(&env->a, jobs, njobs * sizeof *jobs);
+    coco__free(&env->a, jobs, njobs_cap * sizeof *jobs);
+    coco__free(&env->a, groups, gcap * sizeof *groups);
+    if (old_g) coco__map_free(&old_idx);
     return 1;
 }
 
@@ -9311,6 +9728,7 @@ typedef struct coco__tomb_scan {
     coco__run* run;
     coco__buf* out;
     coco_result rc;
+    size_t     kept;              /* tombstones left for a later run (no target registered) */
 } coco__tomb_scan;
 
 COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
@@ -9350,6 +9768,7 @@ COCO__PRIVATE int coco__tomb_collect(void* user, coco_bytes k, coco_bytes v) {
                  "target is registered under that name; kept for a later run",
                  (int)tv.u.list.items[0].u.s.len, tv.u.list.items[0].u.s.ptr);
         coco__report(ts->run, "(cleanup)", "-", COCO_ERR_NOT_FOUND, msg);
+        ts->kept++;
         return 0;
     }
     if (!coco__vpush(ts->out, &tb, sizeof tb)) { ts->rc = COCO_ERR_NOMEM; return 1; }
@@ -9393,6 +9812,35 @@ COCO__PRIVATE coco_result coco__declare_hits(coco__run* run) {
 }
 
 /* Deletes every target state in the app's tombstones that nobody declared in this run. */
+/* The app's marker P `tag` (P 'l': link journal entries may exist, P 'y': tombstones may
+   exist): 0 or 1, or -1 when absent (a store from before them). */
+COCO__PRIVATE coco_result coco__marker_get(coco__run* run, char tag, int* out) {
+    coco_bytes k = coco__app_key(run->batch_arena, run->app, tag, NULL), v;
+    coco_result rc;
+    *out = -1;
+    if (!k.len) return COCO_ERR_NOMEM;
+    rc = coco_store_get(run->env->store, k.ptr, k.len, run->batch_arena, &v);
+    if (rc == COCO_ERR_NOT_FOUND) return COCO_OK;
+    if (rc != COCO_OK) return rc;
+    *out = v.len == 1 && ((const unsigned char*)v.ptr)[0] == 0x00 ? 0 : 1;
+    return COCO_OK;
+}
+COCO__PRIVATE coco_result coco__marker_put(coco_txn* t, coco__run* run, char tag, int on) {
+    static const unsigned char zero = 0x00, one = 0x01;
+    coco_bytes k = coco__app_key(run->batch_arena, run->app, tag, NULL);
+    if (!k.len) return COCO_ERR_NOMEM;
+    return coco_txn_put(t, k.ptr, k.len, on ? &one : &zero, 1);
+}
+/* P `tag` = 0 in a commit of its own (nothing left for the pass it spares). */
+COCO__PRIVATE coco_result coco__marker_clear(coco__run* run, char tag) {
+    coco_txn* t;
+    coco_result rc;
+    if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) return rc;
+    if ((rc = coco__marker_put(t, run, tag, 0)) != COCO_OK) { coco_txn_abort(t); return rc; }
+    if ((rc = coco_txn_commit(t)) == COCO_OK) run->commits++;
+    return rc;
+}
+
 COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     coco__buf tombs, acts;
     coco__tomb_scan ts;
@@ -9401,16 +9849,30 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
     coco_txn* t;
     size_t i, n;
     coco_result rc = COCO_OK;
+    int marker = 1, all_done = 1;
     if (!prefix.len) return COCO_ERR_NOMEM;   /* an empty prefix would match every key */
+    /* P 'y' = 0: no tombstone anywhere, no scan of the whole index */
+    if (run->app->tombs_none) return COCO_OK;
+    if (!run->app->tombs_marked && (rc = coco__marker_get(run, 'y', &marker)) != COCO_OK)
+        return rc;
+    if (marker == 0) { run->app->tombs_none = 1; return COCO_OK; }
     coco__buf_init(&tombs, &run->env->a);
     coco__buf_init(&acts, &run->env->a);
     memset(&sd, 0, sizeof sd);
     sd.prefix = prefix;
-    ts.run = run; ts.out = &tombs; ts.rc = COCO_OK;
+    ts.run = run; ts.out = &tombs; ts.rc = COCO_OK; ts.kept = 0;
     if ((rc = coco_store_scan(run->env->store, &sd, coco__tomb_collect, &ts)) != COCO_OK) goto out;
     if ((rc = ts.rc) != COCO_OK) goto out;
     n = COCO__VLEN(tombs, coco__tomb);
-    if (!n) goto out;
+    if (ts.kept) all_done = 0;
+    if (!n) {
+        if (!all_done || marker == 0) goto out;
+        if ((rc = coco__marker_clear(run, 'y')) == COCO_OK) {
+            run->app->tombs_none = 1;
+            run->app->tombs_marked = 0;
+        }
+        goto out;
+    }
     if (run->hits_lost) { rc = COCO_ERR_NOMEM; goto out; }   /* retried next run */
     if ((rc = coco__declare_hits(run)) != COCO_OK) goto out;
     {
@@ -9460,12 +9922,15 @@ COCO__PRIVATE coco_result coco__process_tombstones(coco__run* run) {
         if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) goto out;
         for (i = 0; i < n && rc == COCO_OK; i++) {
             coco__tomb* tb = &COCO__VAT(tombs, coco__tomb, i);
-            if (fake[i].failed) continue;
+            if (fake[i].failed) { all_done = 0; continue; }
             rc = coco_txn_del(t, tb->key.ptr, tb->key.len);
         }
+        /* the last tombstones go with this commit: P 'y' = 0 */
+        if (rc == COCO_OK && all_done) rc = coco__marker_put(t, run, 'y', 0);
         if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
         if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
         run->commits++;
+        if (all_done) { run->app->tombs_none = 1; run->app->tombs_marked = 0; }
         for (i = 0; i < n; i++) if (fake[i].failed) { rc = COCO_ERR_CONNECTOR; break; }
     }
 out:
@@ -9547,6 +10012,20 @@ COCO__PRIVATE coco_result coco__links_settle(coco__run* run, int clean) {
         return COCO_OK;
     }
     coco__buf_init(&ents, &run->env->a);
+    if (!app->links_settled && !COCO__VLEN(run->links, coco_fp)) {
+        /* P 'l' says whether journal entries may exist: 0 (none) spares the scan of the
+           whole index; absent (a store from before it) or 1: scan */
+        coco_bytes mk = coco__app_key(ar, app, 'l', NULL), mv;
+        if (!mk.len) { rc = COCO_ERR_NOMEM; goto out; }
+        rc = coco_store_get(run->env->store, mk.ptr, mk.len, ar, &mv);
+        if (rc == COCO_OK && mv.len == 1 && ((const unsigned char*)mv.ptr)[0] == 0x00) {
+            app->links_settled = 1;
+            goto out;
+        }
+        if (rc != COCO_OK && rc != COCO_ERR_NOT_FOUND) goto out;
+        rc = COCO_OK;
+        app->links_marked = 1;     /* absent or 1: the scan settles, and P 'l' = 0 after */
+    }
     if (!app->links_settled) {
         coco__link_scan ls;
         coco_scan_desc sd;
@@ -9566,7 +10045,7 @@ COCO__PRIVATE coco_result coco__links_settle(coco__run* run, int clean) {
         }
     }
     n = COCO__VLEN(ents, coco_bytes) / 2;
-    if (!n) { app->links_settled = 1; goto out; }
+    if (!n && !app->links_marked) { app->links_settled = 1; goto out; }   /* nothing to write */
     run->kvs.len = 0;
     for (i = 0; i < n && rc == COCO_OK; i++) {
         const coco_bytes* kv = &COCO__VAT(ents, coco_bytes, 2 * i);
@@ -9591,15 +10070,22 @@ COCO__PRIVATE coco_result coco__links_settle(coco__run* run, int clean) {
     }
     if (rc != COCO_OK) goto out;
     if ((rc = coco_store_txn_begin(run->env->store, &t)) != COCO_OK) goto out;
-    rc = coco__txn_kvs(t, (coco__kv*)(void*)run->kvs.ptr, COCO__VLEN(run->kvs, coco__kv));
+    rc = coco__txn_kvs(run, t, (coco__kv*)(void*)run->kvs.ptr, COCO__VLEN(run->kvs, coco__kv));
     for (i = 0; i < n && rc == COCO_OK; i++) {
         const coco_bytes* k = &COCO__VAT(ents, coco_bytes, 2 * i);
         rc = coco_txn_del(t, k->ptr, k->len);
     }
-    if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
-    if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
+    if (rc == COCO_OK) {   /* every entry is gone with this commit: P 'l' = 0 */
+        static const unsigned char zero = 0x00;
+        coco_bytes mk = coco__app_key(ar, app, 'l', NULL);
+        rc = mk.len ? coco_txn_put(t, mk.ptr, mk.len, &zero, 1) : COCO_ERR_NOMEM;
+    }
+    if (rc != COCO_OK) { coco_txn_abort(t); run->tombs_mark = 0; goto out; }
+    if ((rc = coco_txn_commit(t)) != COCO_OK) { run->tombs_mark = 0; goto out; }
+    coco__tombs_marked(run);
     run->commits++;
     app->links_settled = 1;
+    app->links_marked = 0;
 out:
     run->kvs.len = 0;
     coco__buf_free(&ents);
@@ -10093,7 +10579,8 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
         }
         for (j = 0; j < nf; j++) {
             const coco_map_entry* me = &e->rec->u.map.entries[j];
-            if (me->key_len == 1 && me->key[0] == 'c') continue;
+            /* the group memo of its children goes: some of them changed */
+            if (me->key_len == 1 && (me->key[0] == 'c' || me->key[0] == 'g')) continue;
             ents[k++] = *me;
         }
         ents[k].key = "c"; ents[k].key_len = 1;
@@ -10502,7 +10989,7 @@ COCO_API coco_result coco_app_drop(coco_app* app) {
     if ((rc = coco_store_scan(app->env->store, &sd, coco__drop_collect, &ds)) != COCO_OK) goto out;
     if ((rc = ds.rc) != COCO_OK) goto out;
     if ((rc = coco_store_txn_begin(app->env->store, &t)) != COCO_OK) goto out;
-    rc = coco__txn_kvs(t, (coco__kv*)(void*)run.kvs.ptr, COCO__VLEN(run.kvs, coco__kv));
+    rc = coco__txn_kvs(&run, t, (coco__kv*)(void*)run.kvs.ptr, COCO__VLEN(run.kvs, coco__kv));
     if (rc != COCO_OK) { coco_txn_abort(t); goto out; }
     if ((rc = coco_txn_commit(t)) != COCO_OK) goto out;
     run.kvs.len = 0;
@@ -10536,6 +11023,8 @@ COCO_API coco_result coco_app_drop(coco_app* app) {
         coco__buf_free(&keys);
     }
 out:
+    /* whatever is left, the markers may be gone: look again */
+    app->links_settled = app->links_marked = app->tombs_marked = app->tombs_none = 0;
     coco__run_free(&run);
     return rc;
 }

@@ -22,7 +22,8 @@
       and the one after has nothing to do.
    Short forms here; COCO_RELIABILITY=1 (make reliability) runs the long forms: 1000 kills
    across 200 updates, every N of every class.  Knobs: COCO_CRASH_SEED, COCO_CRASH_UPDATES,
-   COCO_CRASH_KILLS (per update), COCO_FAULT_EVERY=1 (every N in the short form too).
+   COCO_CRASH_KILLS (per update), COCO_CRASH_FILES (files of the kill -9 tree, 30; 512 and more
+   exercise the group memo), COCO_FAULT_EVERY=1 (every N in the short form too).
    The tests after those are the smallest cases of the bugs they found (tests/RELIABILITY.md).
    Scenario ids: TGT-03, TGT-04, STORE-01, FS-02, guarantees 3, 4 and 8 of DESIGN.md. */
 #define COCOINDEX_IMPLEMENTATION
@@ -912,7 +913,7 @@ static void crash_kill9_converges(void) {
     seed_rng(1);
     memset(&pl, 0, sizeof pl);
     fmt(src, sizeof src, "%s/src", g_root);
-    make_tree(src, 30);
+    make_tree(src, env_int("COCO_CRASH_FILES", 30));
     world_init(&w, "main", src);
     world_reset(&w);
     for (u = 0; u < updates && !bad; u++) {

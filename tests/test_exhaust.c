@@ -881,6 +881,68 @@ static void app_key_nomem_reuses_no_id(void) {
 }
 
 
+
+/* ---- 600 files: the group memo of coco_mount_each (512 children and more) ---------------------- */
+static char g_b1[300], g_b2[300];
+static char* g_expb2;
+static unsigned char* g_dbb1;
+static size_t g_dbb1_len;
+static rel_target g_tb1, g_idsb1;
+
+static void make_big(void) {
+    const time_t T0 = 1720000000;
+    int i;
+    char rel[64], text[96];
+    if (g_dbb1) return;
+    snprintf(g_b1, sizeof g_b1, "%s/b1", g_root);
+    snprintf(g_b2, sizeof g_b2, "%s/b2", g_root);
+    for (i = 0; i < 600; i++) {
+        snprintf(rel, sizeof rel, "d%d/f%03d.md", i % 4, i);
+        snprintf(text, sizeof text, "# F%d\n\nOne line of file %d.\n", i, i);
+        ra_put(g_b1, rel, text, T0 + i);
+        if (i == 7) continue;                                  /* deleted in b2 */
+        if (i == 300) {                                        /* changed in b2 */
+            snprintf(text, sizeof text, "# F%d\n\nChanged, and longer than before.\n", i);
+            ra_put(g_b2, rel, text, T0 + 5000);
+        } else {
+            ra_put(g_b2, rel, text, T0 + i);
+        }
+    }
+    ra_put(g_b2, "new/n.md", "# New\n\nAdded in b2.\n", T0 + 6000);
+    g_expb2 = ra_expected(g_b2);
+    {   /* the template: b1 updated twice (the second run records the group memo) */
+        char db[300];
+        ra_outcome o;
+        fresh(db, sizeof db, "tmplb");
+        strcat(db, ".db");
+        rt_clear(&RA_T);
+        rt_clear(&RA_IDS);
+        o = ra_run(db, g_b1, NULL, 1);
+        CHECK(ra_ok(&o));
+        o = ra_run(db, g_b1, NULL, 1);
+        CHECK(ra_ok(&o));
+        CHECK_INT_EQ((int)o.st.commits, 1);                    /* the group memo */
+        rt_init(&g_tb1);
+        rt_copy(&g_tb1, &RA_T);
+        rt_init(&g_idsb1);
+        rt_copy(&g_idsb1, &RA_IDS);
+        g_dbb1 = ra_slurp(db, &g_dbb1_len);
+        ra_rm_db(db);
+    }
+}
+
+/* An allocation failure anywhere in an incremental update over 600 files, whose parent has a
+   group memo (kept groups, one probed group with a changed file, one with a deleted file, a
+   new file): an error or the right result, no leak, and the next update converges. */
+static void alloc_fail_group_memo_600_files(void) {
+    make_big();
+    REQUIRE(g_dbb1);
+    sweep("600 files with a group memo, incremental", g_b2, g_expb2, g_dbb1, g_dbb1_len, &g_tb1,
+          &g_idsb1, 0, 1, 1);
+    sweep("600 files with a group memo, incremental, 2 workers", g_b2, g_expb2, g_dbb1,
+          g_dbb1_len, &g_tb1, &g_idsb1, 0, 1, 2);
+}
+
 /* ---- running out of file descriptors ---------------------------------------------------------- */
 static int open_fds(void) {
     DIR* d = opendir("/proc/self/fd");
@@ -1230,6 +1292,7 @@ int main(int argc, char** argv) {
     RUN(fn_register_nomem_is_reported);
     RUN(cleanup_alloc_failure_leaves_no_stale_states);
     RUN(app_key_nomem_reuses_no_id);
+    RUN(alloc_fail_group_memo_600_files);
     RUN(emfile_one_thread);
     RUN(emfile_four_threads);
     RUN(huge_file_sizes_limits_and_out_of_memory);
@@ -1242,6 +1305,10 @@ int main(int argc, char** argv) {
     free(g_db1);
     free(g_dbm1);
     free(g_expm2);
+    free(g_expb2);
+    free(g_dbb1);
+    rt_clear(&g_tb1);
+    rt_clear(&g_idsb1);
     rt_clear(&g_tm1);
     rt_clear(&g_idsm1);
     rt_clear(&g_ids1);

@@ -1419,6 +1419,58 @@ static void mount_walk_unreadable_directory_deletes_nothing(void) {
     unreadable_items_are_errors_not_deletions_in(&lv_main_fn);
 }
 
+
+/* MEMO-01 with many files (the group memo of coco_mount_each): a file deleted during a live
+   update and put back, same bytes and mtime, while nothing watched, is processed again by the
+   next plain update (the live round that deleted its child changed the parent's children: the
+   group memo must not keep the child as it was); a no-op after that writes nothing. */
+static void many_files_live_delete_then_restored_same_mtime(void) {
+    qs_world w;
+    lv_run lr;
+    pthread_t th;
+    coco_stats st;
+    char rel[32], p[700];
+    struct stat st0;
+    struct timespec ts[2];
+    int i;
+    qs_new(&w, "lvmany");
+    for (i = 0; i < 600; i++) {
+        snprintf(rel, sizeof rel, "d%d/f%03d.md", i % 3, i);
+        snprintf(p, sizeof p, "text %d", i);
+        put(w.src, rel, p);
+    }
+    REQUIRE(lv_open(&w));
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);     /* records the group memo */
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ((int)st.commits, 0);
+    CHECK_INT_EQ(st.upserts + st.deletes, 0);
+    qs_close(&w);
+    path_of(p, sizeof p, w.src, "d1/f100.md");
+    REQUIRE(stat(p, &st0) == 0);
+    REQUIRE(lv_start(&w, &lr, &th));
+    usleep(300000);                     /* the watcher's first full pass is over: a live round */
+    CHECK(unlink(p) == 0);
+    CHECK(lv_wait(w.out, "d1/f100.md", NULL));
+    lv_stop(&w, &lr, th);
+    CHECK_INT_EQ(lr.rc, COCO_OK);
+    put(w.src, "d1/f100.md", "text 100");                         /* back as it was */
+    ts[0] = st0.st_atim;
+    ts[1] = st0.st_mtim;
+    CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+    REQUIRE(lv_open(&w));
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK(exists(w.out, "d1/f100.md"));
+    if (exists(w.out, "d1/f100.md")) CHECK_STR_EQ(get(w.out, "d1/f100.md"), "TEXT 100");
+    CHECK_INT_EQ(st.upserts, 1);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ(st.upserts + st.deletes, 0);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ((int)st.commits, 0);
+    CHECK_INT_EQ(g_nerrors, 0);
+    qs_close(&w);
+}
+
 /* LIVE-01: a directory moved back and forth makes the watcher ask for full passes; each pass
    mounts the walk again, and what it allocates for the watcher must not pile up */
 static void live_full_passes_do_not_grow_memory(void) {
@@ -1486,6 +1538,7 @@ int main(int argc, char** argv) {
     RUN(target_nested_directory_targets);
     RUN(file_gone_before_its_read_in_a_plain_update);
     RUN(mount_walk_unreadable_directory_deletes_nothing);
+    RUN(many_files_live_delete_then_restored_same_mtime);
     RUN(live_file_gone_before_its_read_is_a_delete);
     RUN(live_full_passes_do_not_grow_memory);
     rm_rf(g_root);

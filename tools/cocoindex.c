@@ -200,7 +200,8 @@ typedef struct keyinfo {
     const char*          app;      /* not NUL-terminated: app_len bytes */
     size_t               app_len;
     char                 tag;      /* 'c' component, 'z' tombstone, 'g' generation, 'n' next id,
-                                      'o' link journal entry */
+                                      'o' link journal entry, 'l' link journal state,
+                                      'y' tombstone state */
     const unsigned char* fp;       /* NULL when the key has no 16-byte part */
     size_t               rest;     /* bytes after the tag */
 } keyinfo;
@@ -234,6 +235,8 @@ static const char* tag_kind(char tag) {
     case 'g': return "generation";
     case 'n': return "next_id";
     case 'o': return "link";
+    case 'l': return "link_state";
+    case 'y': return "tombstone_state";
     default:  return "unknown";
     }
 }
@@ -333,7 +336,7 @@ typedef struct appview {
     const char* name;
     comp*       comps;
     size_t      ncomps;
-    size_t      ntombs, ngens, nother;
+    size_t      ntombs, ngens, nlinks, nother;
     int64_t     next_id;          /* 0 when not recorded */
     size_t      bytes, records;
 } appview;
@@ -433,6 +436,8 @@ static int app_load(db* d, const char* app, appview* av) {
         if (ki.tag == 'c' && ki.fp) comp_load(d->ar, r, &ki, &av->comps[av->ncomps++]);
         else if (ki.tag == 'z') av->ntombs++;
         else if (ki.tag == 'g') av->ngens++;
+        else if (ki.tag == 'o') av->nlinks++;
+        else if ((ki.tag == 'l' || ki.tag == 'y') && ki.rest == 0) continue;  /* bookkeeping */
         else if (ki.tag == 'n' && ki.rest == 0) {
             coco_value v;
             if (coco_value_decode(d->ar, r->v.ptr, r->v.len, &v) == COCO_OK && v.kind == COCO_INT)
@@ -759,6 +764,7 @@ static int cmd_stats(const char* app) {
     printf("other records: %zu tombstone%s, %zu container generation%s", av.ntombs,
            av.ntombs == 1 ? "" : "s", av.ngens, av.ngens == 1 ? "" : "s");
     if (av.next_id) printf(", next stable id %lld", (long long)av.next_id);
+    if (av.nlinks) printf(", %zu link journal entr%s", av.nlinks, av.nlinks == 1 ? "y" : "ies");
     if (av.nother) printf(", %zu unknown", av.nother);
     printf("; %zu records, %zu bytes in all\n", av.records, av.bytes);
     printf("not in the store: run counters (bodies run, memo hits, errors, time) exist only in "
@@ -2081,6 +2087,12 @@ static void verify_refs(vstate* v, vlive* l, size_t n, size_t* napps) {
             if (!ki.fp || val.kind != COCO_BYTES || val.u.s.len == 0 || val.u.s.len % 32)
                 vrecprob(v, r, 0, "a link journal entry is not (component, parent) fingerprint "
                          "pairs");
+            break;
+        case 'l':
+        case 'y':
+            if (ki.rest != 0 || val.kind != COCO_INT || (val.u.i != 0 && val.u.i != 1))
+                vrecprob(v, r, 0, "the %s state is not 0 or 1",
+                         ki.tag == 'l' ? "link journal" : "tombstone");
             break;
         default:
             vrecprob(v, r, 0, "unknown record kind '%c'", ki.tag);
