@@ -6157,7 +6157,9 @@ struct coco_ctx {
     coco__map      kid_set;
     coco__buf      xents;         /* coco_value[]: function memo entries for the new record */
     coco__buf      groups;        /* coco_value[]: group memo entries of its coco_mount_each
-                                     calls ('g'), in the order of their children */
+                                     calls (P 'm'), in the order of their children */
+    coco_bytes     groups_old;    /* its group memo record as stored (when read) */
+    int            groups_read;   /* groups_old was looked up */
     coco__buf      frames;        /* coco__frame[] (a stack) */
     coco__buf      idstates;      /* coco__idstate[] */
     int            in_memo;       /* depth of memoized coco_call frames */
@@ -7624,6 +7626,9 @@ COCO__PRIVATE coco_result coco__collect_removed(coco__run* run, coco_fp pathfp, 
         char* fname = coco_arena_strndup(ar, f->u.s.ptr, f->u.s.len);
         if (fname) COCO__STAT(run, fname, deleted);
     }
+    if (coco__field(&rec, "g") &&
+        (rc = coco__kv_add(run, coco__app_key(ar, run->app, 'm', &pathfp), NULL)) != COCO_OK)
+        return rc;
     return coco__kv_add(run, key, NULL);
 }
 
@@ -7872,8 +7877,9 @@ COCO__PRIVATE coco_value coco__ids_val(coco_arena* ar, coco_ctx* ctx, int uuid) 
 }
 
 typedef struct coco__recparts {
-    coco_value path, fn, memo_key, deps, ret, states, targets, kids, xents, ids, uuids, groups;
+    coco_value path, fn, memo_key, deps, ret, states, targets, kids, xents, ids, uuids;
     int        memo;
+    int        groups;            /* 'g' = 1: a group memo record (P 'm') exists */
 } coco__recparts;
 
 COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts* p, coco_bytes* out) {
@@ -7885,7 +7891,7 @@ COCO__PRIVATE coco_result coco__rec_encode(coco_arena* ar, const coco__recparts*
     COCO__E("c", p->kids);
     if (p->memo) COCO__E("d", p->deps);
     COCO__E("f", p->fn);
-    if (coco__list_len(&p->groups)) COCO__E("g", p->groups);
+    if (p->groups) COCO__E("g", coco_int(1));
     COCO__E("i", p->ids);
     if (p->memo) COCO__E("k", p->memo_key);
     COCO__E("p", p->path);
@@ -7941,6 +7947,44 @@ typedef struct coco__oldidx { const coco_fp* tks; coco_fp f; } coco__oldidx;
 COCO__PRIVATE int coco__oldidx_eq(void* ctx, uint64_t val) {
     coco__oldidx* o = (coco__oldidx*)ctx;
     return coco_fp_eq(o->tks[val - 1], o->f);
+}
+
+/* The component's group memo record P 'm' + its path fingerprint, as stored (empty: none); read
+   once (its record's 'g' says whether there is one). */
+COCO__PRIVATE coco_result coco__groups_load(coco_ctx* ctx) {
+    coco_bytes k;
+    coco_result rc;
+    if (ctx->groups_read) return COCO_OK;
+    ctx->groups_read = 1;
+    ctx->groups_old.ptr = NULL;
+    ctx->groups_old.len = 0;
+    if (!coco__field(ctx->old, "g")) return COCO_OK;
+    k = coco__app_key(ctx->arena, ctx->run->app, 'm', &ctx->pathfp);
+    if (!k.len) return COCO_ERR_NOMEM;
+    rc = coco_store_get(ctx->run->env->store, k.ptr, k.len, ctx->arena, &ctx->groups_old);
+    if (rc == COCO_ERR_NOT_FOUND) rc = COCO_OK;
+    return rc;
+}
+
+/* At the component's submission (run->lock held): its group memo record written when it
+   changed, deleted when it has none left; *flag: the record's 'g'.  The write goes with the
+   record's commit (the submission's range of run->kvs). */
+COCO__PRIVATE coco_result coco__groups_submit(coco_ctx* ctx, int* flag) {
+    coco__run* run = ctx->run;
+    size_t n = COCO__VLEN(ctx->groups, coco_value);
+    coco_bytes k, enc;
+    coco_value list;
+    coco_result rc;
+    *flag = n != 0;
+    if (!n && !coco__field(ctx->old, "g")) return COCO_OK;
+    if ((rc = coco__groups_load(ctx)) != COCO_OK) return rc;
+    k = coco__app_key(run->batch_arena, run->app, 'm', &ctx->pathfp);
+    if (!n) return ctx->groups_old.len ? coco__kv_add(run, k, NULL) : COCO_OK;
+    list = coco_list((const coco_value*)(void*)ctx->groups.ptr, n);
+    if ((rc = coco_value_encode(run->batch_arena, &list, &enc)) != COCO_OK) return rc;
+    if (enc.len == ctx->groups_old.len && memcmp(enc.ptr, ctx->groups_old.ptr, enc.len) == 0)
+        return COCO_OK;                               /* unchanged: no write */
+    return coco__kv_add(run, k, &list);
 }
 
 COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* ret,
@@ -8091,8 +8135,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
     }
     rp.targets = coco_list(fin_t, ndecl);
     rp.xents = coco_list((const coco_value*)(void*)ctx->xents.ptr, COCO__VLEN(ctx->xents, coco_value));
-    rp.groups = coco_list((const coco_value*)(void*)ctx->groups.ptr,
-                          COCO__VLEN(ctx->groups, coco_value));
+    if ((rc = coco__groups_submit(ctx, &rp.groups)) != COCO_OK) goto done;
     rp.ids = coco__ids_val(ar, ctx, 0);
     rp.uuids = coco__ids_val(ar, ctx, 1);
     if ((rc = coco__rec_encode_kids(ar, &rp, (const coco_fp*)(void*)ctx->kids.ptr, nkids,
@@ -8110,7 +8153,7 @@ COCO__PRIVATE coco_result coco__submit_locked(coco_ctx* ctx, const coco_value* r
         for (i = 0; i < nold_c; i++) allk[k++] = *coco__list_at(old_c, i);
         for (i = 0; i < nkids; i++) allk[k++] = coco__fp_val(ar, COCO__VAT(ctx->kids, coco_fp, i));
         rp.memo = 0;
-        rp.groups = coco_list(NULL, 0);
+        rp.groups = coco__field(ctx->old, "g") != NULL;   /* the old one until the final */
         rp.targets = coco_list(pen_t, npend);
         rp.kids = coco_list(allk, k);
         if ((rc = coco__rec_encode(ar, &rp, &pending_rec)) != COCO_OK) goto done;
@@ -8480,7 +8523,11 @@ COCO__PRIVATE coco_result coco__keep_new_kids_locked(coco_ctx* ctx) {
     if (coco_value_encode(ar, &m, &sub.final_rec) != COCO_OK) return COCO_ERR_NOMEM;
     sub.rec_key = coco__app_key(ar, run->app, 'c', &ctx->pathfp);
     if (!sub.rec_key.len) return COCO_ERR_NOMEM;
-    sub.kv_start = sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
+    sub.kv_start = COCO__VLEN(run->kvs, coco__kv);
+    if (coco__field(ctx->old, "g") &&        /* the group memo goes with the kept record */
+        coco__kv_add(run, coco__app_key(ar, run->app, 'm', &ctx->pathfp), NULL) != COCO_OK)
+        return COCO_ERR_NOMEM;
+    sub.kv_end = COCO__VLEN(run->kvs, coco__kv);
     sub.unused = (const coco__ctxval*)(const void*)"";
     return coco__vpush(&run->subs, &sub, sizeof sub) ? COCO_OK : COCO_ERR_NOMEM;
 }
@@ -9202,10 +9249,15 @@ COCO__PRIVATE void coco__pjob_run(void* user) {
 /* The old record's group entries, indexed by fingerprint (in `idx`, values index + 1 into
    the returned array); NULL when there are none. */
 COCO__PRIVATE const coco_value** coco__groups_old(coco_ctx* ctx, coco__map* idx, size_t* n) {
-    const coco_value* g = coco__field(ctx->old, "g");
+    coco_value* g;
     const coco_value** ents;
-    size_t i, m = 0, total = coco__list_len(g);
+    size_t i, m = 0, total;
     *n = 0;
+    if (coco__groups_load(ctx) != COCO_OK || !ctx->groups_old.len ||
+        !(g = (coco_value*)coco_arena_alloc(ctx->arena, sizeof *g)) ||
+        coco__value_decode(ctx->arena, ctx->groups_old.ptr, ctx->groups_old.len, g, 1) != COCO_OK)
+        return NULL;
+    total = coco__list_len(g);
     if (!total) return NULL;
     if (!(ents = (const coco_value**)coco_arena_alloc(ctx->arena, total * sizeof *ents)))
         return NULL;
@@ -10579,10 +10631,16 @@ COCO__PRIVATE coco_result coco__live_apply(coco_app* app, coco__live_ev** evs, s
         }
         for (j = 0; j < nf; j++) {
             const coco_map_entry* me = &e->rec->u.map.entries[j];
-            /* the group memo of its children goes: some of them changed */
-            if (me->key_len == 1 && (me->key[0] == 'c' || me->key[0] == 'g')) continue;
+            if (me->key_len == 1 && me->key[0] == 'g') {
+                /* the group memo of its children goes: some of them changed */
+                rc = coco__kv_add(&run, coco__app_key(run.batch_arena, app, 'm', &e->live->pathfp),
+                                  NULL);
+                continue;
+            }
+            if (me->key_len == 1 && me->key[0] == 'c') continue;
             ents[k++] = *me;
         }
+        if (rc != COCO_OK) break;
         ents[k].key = "c"; ents[k].key_len = 1;
         ents[k].val = coco__fp_list(run.batch_arena, (const coco_fp*)(void*)e->kids.ptr,
                                     COCO__VLEN(e->kids, coco_fp));

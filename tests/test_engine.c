@@ -1464,6 +1464,53 @@ static void mc_deleted_file_outputs_removed_kept_siblings_stay(void) {
     }
 }
 
+
+/* The group memo (P 'm', 512 children and more): written by the first run whose children
+   were all memo hits, deleted by a run below 512 children and by a full reprocess, and never
+   trusted for children that ran in between (a child changed and changed back runs again). */
+static int app_keys_tagged(world* w, const char* name, char tag);
+static void mc_group_memo_record_follows_the_children(void) {
+    world w;
+    coco_stats st;
+    coco_update_desc ud;
+    world_new(&w);
+    mc_files(700);
+    REQUIRE(mc_open(&w) == COCO_OK);
+    mc_update_expect(&w, 700, 0, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 0);      /* every child ran: none yet */
+    mc_update_expect(&w, 0, 700, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 1);
+    /* a child changed: it runs, its group's entry goes (the other groups' stay) */
+    snprintf(g_mc[10].content, sizeof g_mc[10].content, "changed");
+    g_mc[10].mtime += 100;
+    mc_update_expect(&w, 1, 699, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 1);
+    /* and back as it was (same size and mtime): it must run again, not be kept */
+    snprintf(g_mc[10].content, sizeof g_mc[10].content, "c10");
+    g_mc[10].mtime -= 100;
+    mc_update_expect(&w, 1, 699, __LINE__);
+    CHECK_STR_EQ(mt_get(&T, "f0010.md"), "c10");
+    mc_update_expect(&w, 0, 700, __LINE__);
+    /* fewer than 512 children: no group memo */
+    g_nmc = 400;
+    mc_update_expect(&w, 0, 400, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 0);
+    g_nmc = 700;                                           /* 300 come back: they run */
+    mc_update_expect(&w, 300, 400, __LINE__);
+    mc_update_expect(&w, 0, 700, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 1);
+    /* a full reprocess runs everything and drops it; the next no-op writes it again */
+    memset(&ud, 0, sizeof ud);
+    ud.full_reprocess = 1;
+    CHECK_INT_EQ(coco_app_update(w.app, &ud, &st), COCO_OK);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 0);
+    mc_update_expect(&w, 0, 700, __LINE__);
+    CHECK_INT_EQ(app_keys_tagged(&w, "app", 'm'), 1);
+    CHECK_INT_EQ(coco_app_update(w.app, NULL, &st), COCO_OK);
+    CHECK_INT_EQ((int)st.commits, 0);
+    world_close(&w);
+}
+
 /* A full reprocess runs every child again and re-applies every state. */
 static void mc_full_reprocess_reruns_everything(void) {
     size_t z;
@@ -2688,6 +2735,7 @@ int main(int argc, char** argv) {
     RUN(mc_logic_deps_and_context_changes_rerun_all);
     RUN(mc_deleted_file_outputs_removed_kept_siblings_stay);
     RUN(mc_full_reprocess_reruns_everything);
+    RUN(mc_group_memo_record_follows_the_children);
     RUN(mc_duplicate_key_among_many_is_an_error);
     RUN(mc_children_list_encodes_like_values);
     RUN(tomb_kept_ones_are_retried_by_runs_that_change_nothing);

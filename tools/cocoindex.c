@@ -201,7 +201,7 @@ typedef struct keyinfo {
     size_t               app_len;
     char                 tag;      /* 'c' component, 'z' tombstone, 'g' generation, 'n' next id,
                                       'o' link journal entry, 'l' link journal state,
-                                      'y' tombstone state */
+                                      'y' tombstone state, 'm' group memo */
     const unsigned char* fp;       /* NULL when the key has no 16-byte part */
     size_t               rest;     /* bytes after the tag */
 } keyinfo;
@@ -237,6 +237,7 @@ static const char* tag_kind(char tag) {
     case 'o': return "link";
     case 'l': return "link_state";
     case 'y': return "tombstone_state";
+    case 'm': return "group_memo";
     default:  return "unknown";
     }
 }
@@ -437,7 +438,8 @@ static int app_load(db* d, const char* app, appview* av) {
         else if (ki.tag == 'z') av->ntombs++;
         else if (ki.tag == 'g') av->ngens++;
         else if (ki.tag == 'o') av->nlinks++;
-        else if ((ki.tag == 'l' || ki.tag == 'y') && ki.rest == 0) continue;  /* bookkeeping */
+        else if (((ki.tag == 'l' || ki.tag == 'y') && ki.rest == 0) || ki.tag == 'm')
+            continue;                                                    /* bookkeeping */
         else if (ki.tag == 'n' && ki.rest == 0) {
             coco_value v;
             if (coco_value_decode(d->ar, r->v.ptr, r->v.len, &v) == COCO_OK && v.kind == COCO_INT)
@@ -2087,6 +2089,10 @@ static void verify_refs(vstate* v, vlive* l, size_t n, size_t* napps) {
             if (!ki.fp || val.kind != COCO_BYTES || val.u.s.len == 0 || val.u.s.len % 32)
                 vrecprob(v, r, 0, "a link journal entry is not (component, parent) fingerprint "
                          "pairs");
+            break;
+        case 'm':
+            if (!ki.fp || val.kind != COCO_LIST)
+                vrecprob(v, r, 0, "a group memo is not a list of entries");
             break;
         case 'l':
         case 'y':
