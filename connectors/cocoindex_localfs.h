@@ -2701,8 +2701,14 @@ COCO__PRIVATE coco_result coco__lfs_upsert(coco__lfs_apply* A, const char* rel, 
         if (a->nprev == 0 || a->prev_may_be_missing) {
             /* not certainly ours: the bytes we want already (our own write before a crash)? */
             int same = coco__lfs_same(dfd, name, &st, content, len);
-            int own = same == 1 ? 1 : coco__lfs_owned(dfd, name, &st, a->prev, a->nprev);
+            int own = same == 1 ? 1 : same < 0 ? -1
+                                    : coco__lfs_owned(dfd, name, &st, a->prev, a->nprev);
             if (same == 1) return COCO_OK;
+            if (own < 0) {                             /* unknown: neither ours nor foreign */
+                e = errno;
+                return coco__lfs_afail(A, COCO_ERR_IO, "cannot read '%s/%s' to check that it "
+                                       "is ours: %s", A->t->root, rel, strerror(e));
+            }
             if (own != 1 && !A->t->overwrite)
                 return coco__lfs_afail(A, COCO_ERR_CONNECTOR, "foreign file '%s/%s': it exists "
                                        "and was not written by this target; remove it or set "
@@ -2755,6 +2761,11 @@ COCO__PRIVATE coco_result coco__lfs_delete(coco__lfs_apply* A, const char* rel, 
         return COCO_OK;
     }
     own = coco__lfs_owned(dfd, name, &st, a->prev, a->nprev);
+    if (own < 0) {                                     /* unknown: keep the tombstone */
+        e = errno;
+        return coco__lfs_afail(A, COCO_ERR_IO, "cannot read '%s/%s' to check that it is ours "
+                               "before deleting it: %s", A->t->root, rel, strerror(e));
+    }
     if (own != 1) return COCO_OK;                      /* not content we wrote: leave it */
     if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT) {
         e = errno;

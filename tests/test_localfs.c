@@ -1176,6 +1176,22 @@ static int unreadable_scenario(void) {
     CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
     CHECK_STR_EQ(g_errors, "");
     CHECK_STR_EQ(get(w.out, "sub/c.md"), "C, CHANGED");
+    /* an output to delete that cannot be read (to check it is ours): an error, and the delete
+       is retried later (it was once taken as someone else's file and forgotten) */
+    path_of(p, sizeof p, w.out, "ok.md");
+    CHECK(chmod(p, 0) == 0);
+    path_of(p, sizeof p, w.src, "ok.md");
+    CHECK(unlink(p) == 0);
+    g_errors[0] = 0;
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
+    CHECK_STR_CONTAINS(g_errors, "/out/ok.md' to check that it is ours");
+    CHECK(exists(w.out, "ok.md"));
+    path_of(p, sizeof p, w.out, "ok.md");
+    CHECK(chmod(p, 0644) == 0);
+    g_errors[0] = 0;
+    CHECK_INT_EQ(qs_update(&w, NULL), COCO_OK);
+    CHECK_STR_EQ(g_errors, "");
+    CHECK(!exists(w.out, "ok.md"));
     qs_close(&w);
     return coco_test__cur_failed && !failed_before;
 }
