@@ -1074,6 +1074,25 @@ static int intact(const world* w, const list* o0, const rows* r0, const list* o1
     return bad;
 }
 
+/* What a world holds now: its outputs but the user's files (into `o0`, sorted) and its rows. */
+static void snapshot_outputs(const world* w, const planted* pl, list* o0, rows* r0) {
+    list all;
+    size_t i;
+    memset(&all, 0, sizeof all);
+    list_tree(w->out, &all, NULL, NULL, 1);
+    for (i = 0; i < all.n; i++) {
+        ent* x;
+        if (is_user(pl, all.v[i].path)) continue;
+        x = list_add(o0, all.v[i].path);
+        x->len = all.v[i].len;
+        x->data = all.v[i].data;
+        all.v[i].data = NULL;
+    }
+    list_free(&all);
+    list_sort(o0);
+    if (read_rows(w->sql, r0, NULL, 0) != 0) r0->n = 0;
+}
+
 /* One scenario: `base` is a world directory (state db, outputs, rows) made by updates of an
    earlier source; the source now holds a later one.  Each N of each class and errno: restore
    base, run the update with the fault, judge it, run it again without, check convergence. */
@@ -1089,23 +1108,7 @@ static void fault_scenario(const char* label, const world* w, const char* base,
     expect_from_src(w->src, &o1, &r1);
     /* what the base holds: its outputs (minus user files) and rows */
     copy_tree(base, w->dir);
-    {
-        list all;
-        size_t i;
-        memset(&all, 0, sizeof all);
-        list_tree(w->out, &all, NULL, NULL, 1);
-        for (i = 0; i < all.n; i++) {
-            ent* x;
-            if (is_user(pl, all.v[i].path)) continue;
-            x = list_add(&o0, all.v[i].path);
-            x->len = all.v[i].len;
-            x->data = all.v[i].data;
-            all.v[i].data = NULL;
-        }
-        list_free(&all);
-        list_sort(&o0);
-        if (read_rows(w->sql, &r0, NULL, 0) != 0) r0.n = 0;
-    }
+    snapshot_outputs(w, pl, &o0, &r0);
     /* how many calls of each class one update makes (one thread: the same order each time) */
     memset(&rs, 0, sizeof rs);
     rs.threads = 1;
@@ -1328,23 +1331,7 @@ static void crash_emfile_every_limit(void) {
     plant(&w, &pl);
     REQUIRE(check_converged(&w, &pl, NULL, 0) == 0);
     REQUIRE(copy_tree(w.dir, base) == 0);
-    {
-        list all;
-        size_t i;
-        memset(&all, 0, sizeof all);
-        list_tree(w.out, &all, NULL, NULL, 1);
-        for (i = 0; i < all.n; i++) {
-            ent* x;
-            if (is_user(&pl, all.v[i].path)) continue;
-            x = list_add(&o0, all.v[i].path);
-            x->len = all.v[i].len;
-            x->data = all.v[i].data;
-            all.v[i].data = NULL;
-        }
-        list_free(&all);
-        list_sort(&o0);
-        if (read_rows(w.sql, &r0, NULL, 0) != 0) r0.n = 0;
-    }
+    snapshot_outputs(&w, &pl, &o0, &r0);
     for (pass = 0; pass < 12; pass++) mutate(src, 1);
     expect_from_src(src, &o1, &r1);
     for (pass = 0; pass < 2; pass++) {

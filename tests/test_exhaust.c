@@ -199,33 +199,45 @@ static void alloc_fail_once_cold_update(void) {
     sweep("cold, once", g_v2, g_exp2, NULL, 0, NULL, NULL, 0, 1, 1);
 }
 
+/* A template: the db after `runs` updates over `src`, with the target and ids it left; the
+   last update's outcome. */
+static ra_outcome make_template_db(const char* tag, const char* src, int runs, unsigned char** db_out,
+                             size_t* len_out, rel_target* t_out, rel_target* ids_out) {
+    char db[300];
+    ra_outcome o;
+    int i;
+    memset(&o, 0, sizeof o);
+    fresh(db, sizeof db, tag);
+    strcat(db, ".db");
+    rt_clear(&RA_T);
+    rt_clear(&RA_IDS);
+    for (i = 0; i < runs; i++) {
+        o = ra_run(db, src, NULL, 1);
+        CHECK(ra_ok(&o));
+    }
+    rt_init(t_out);
+    rt_copy(t_out, &RA_T);
+    rt_init(ids_out);
+    rt_copy(ids_out, &RA_IDS);
+    *db_out = ra_slurp(db, len_out);
+    CHECK(*db_out != NULL);
+    ra_rm_db(db);
+    return o;
+}
+
 static unsigned char* g_db1;      /* the db after an update over v1 */
 static size_t g_db1_len;
 static rel_target g_t1;           /* the target then */
 static rel_target g_ids1;         /* and the ids */
 
 static void make_template(void) {
-    char db[300];
-    ra_outcome o;
     if (g_db1) return;
-    fresh(db, sizeof db, "tmpl");
-    strcat(db, ".db");
-    rt_clear(&RA_T);
-    rt_clear(&RA_IDS);
-    o = ra_run(db, g_v1, NULL, 1);
-    CHECK(ra_ok(&o));
+    (void)make_template_db("tmpl", g_v1, 1, &g_db1, &g_db1_len, &g_t1, &g_ids1);
     {
-        char* s = rt_snapshot(&RA_T);
-        CHECK_STR_EQ(s, g_exp1);
-        free(s);
+        char* snap = rt_snapshot(&g_t1);
+        CHECK_STR_EQ(snap, g_exp1);
+        free(snap);
     }
-    rt_init(&g_t1);
-    rt_copy(&g_t1, &RA_T);
-    rt_init(&g_ids1);
-    rt_copy(&g_ids1, &RA_IDS);
-    g_db1 = ra_slurp(db, &g_db1_len);
-    CHECK(g_db1 != NULL);
-    ra_rm_db(db);
 }
 
 static void alloc_fail_once_incremental_update(void) {
@@ -284,22 +296,7 @@ static void make_many(void) {
         ra_put(g_m2, rel, text, T0 + 2000 + i);
     }
     g_expm2 = ra_expected(g_m2);
-    {
-        char db[300];
-        ra_outcome o;
-        fresh(db, sizeof db, "tmplm");
-        strcat(db, ".db");
-        rt_clear(&RA_T);
-        rt_clear(&RA_IDS);
-        o = ra_run(db, g_m1, NULL, 1);
-        CHECK(ra_ok(&o));
-        rt_init(&g_tm1);
-        rt_copy(&g_tm1, &RA_T);
-        rt_init(&g_idsm1);
-        rt_copy(&g_idsm1, &RA_IDS);
-        g_dbm1 = ra_slurp(db, &g_dbm1_len);
-        ra_rm_db(db);
-    }
+    (void)make_template_db("tmplm", g_m1, 1, &g_dbm1, &g_dbm1_len, &g_tm1, &g_idsm1);
 }
 
 static void alloc_fail_once_bigger_tree_cold_and_incremental(void) {
@@ -910,25 +907,9 @@ static void make_big(void) {
     }
     ra_put(g_b2, "new/n.md", "# New\n\nAdded in b2.\n", T0 + 6000);
     g_expb2 = ra_expected(g_b2);
-    {   /* the template: b1 updated twice (the second run records the group memo) */
-        char db[300];
-        ra_outcome o;
-        fresh(db, sizeof db, "tmplb");
-        strcat(db, ".db");
-        rt_clear(&RA_T);
-        rt_clear(&RA_IDS);
-        o = ra_run(db, g_b1, NULL, 1);
-        CHECK(ra_ok(&o));
-        o = ra_run(db, g_b1, NULL, 1);
-        CHECK(ra_ok(&o));
-        CHECK_INT_EQ((int)o.st.commits, 1);                    /* the group memo */
-        rt_init(&g_tb1);
-        rt_copy(&g_tb1, &RA_T);
-        rt_init(&g_idsb1);
-        rt_copy(&g_idsb1, &RA_IDS);
-        g_dbb1 = ra_slurp(db, &g_dbb1_len);
-        ra_rm_db(db);
-    }
+    /* updated twice: the second run records the group memo */
+    CHECK_INT_EQ((int)make_template_db("tmplb", g_b1, 2, &g_dbb1, &g_dbb1_len, &g_tb1,
+                                       &g_idsb1).st.commits, 1);          /* the group memo */
 }
 
 /* An allocation failure anywhere in an incremental update over 600 files, whose parent has a

@@ -1319,24 +1319,11 @@ static void* lv_thread(void* arg) {
 }
 /* the quickstart world, with coco_localfs_mount_walk and lv_fn */
 static int lv_open(qs_world* w) {
-    coco_app_desc ad;
-    coco_env_desc ed;
-    coco_localfs_target_desc td;
-    w->app = NULL;
-    memset(&ed, 0, sizeof ed);
-    ed.db_path = w->db;
-    ed.sync = COCO_SYNC_NONE;
-    ed.on_error = on_error;
-    if (coco_env_open(&ed, &w->env) != COCO_OK) return 0;
-    if (coco_env_provide(w->env, "src", w->src, NULL, 0) != COCO_OK) return 0;
-    memset(&td, 0, sizeof td);
-    td.root = w->out;
-    if (coco_localfs_target_create(w->env, &td, &g_tgt) != COCO_OK) return 0;
-    memset(&ad, 0, sizeof ad);
-    ad.name = "live";
-    ad.main = &lv_main_fn;
-    ad.arg = coco_null();
-    return coco_app_create(w->env, &ad, &w->app) == COCO_OK;
+    coco_result rc;
+    g_qs_main = &lv_main_fn;
+    rc = qs_open(w, 0, COCO_LOCALFS_FSYNC_BATCH);
+    g_qs_main = &qs_main_fn;
+    return rc == COCO_OK;
 }
 static int lv_start(qs_world* w, lv_run* lr, pthread_t* th) {
     int i;
