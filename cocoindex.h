@@ -666,6 +666,9 @@ COCO_API coco_store* coco_env_store(coco_env* env);
 /* An arena that lives as long as the env, for connectors' long-lived data (names, roots).
    Thread-safety: use it during setup (before updates), from one thread. */
 COCO_API coco_arena* coco_env_arena(coco_env* env);
+/* The env's allocator (the desc's, or the default one with every hook set), for connectors'
+   transient memory.  Valid until the env closes.  Thread-safety: any thread. */
+COCO_API const coco_allocator* coco_env_allocator(coco_env* env);
 /* coco_env_on_close
    Registers `fn(user)` to run when the env closes (after the workers stop, before anything
    of the env is freed; the newest first): connectors release what they hold there, so
@@ -1444,11 +1447,85 @@ COCO__PRIVATE int coco__lock_exclusive(int fd) {
    Owns: the allocator plumbing used by every allocation.  Depends on: >>impl_platform.
    ============================================================================================== */
 
+/* The default allocator: malloc, except for blocks of COCO__BIG_BLOCK and up (arena blocks
+   and the arrays of a big tree), which are mapped 2 MiB-aligned and advised as transparent
+   huge pages.  A no-op update over 100k files touches ~40 MB, and each fresh 4 KiB page costs
+   a fault (about 10 us in a VM): those faults were a third of its time.  The size passed to
+   free and realloc (the old size, which every caller gives) says which kind a block is. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define COCO__SANITIZED 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#    define COCO__SANITIZED 1
+#  endif
+#endif
+/* (not under a sanitizer: mapped blocks would hide their overflows and leaks from it) */
+#if COCO__HAS_FS && defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS) && !defined(COCO__SANITIZED)
+#  define COCO__BIG_BLOCK ((size_t)2 << 20)
+COCO__PRIVATE size_t coco__big_len(size_t n) {
+    return (n + COCO__BIG_BLOCK - 1) & ~(COCO__BIG_BLOCK - 1);
+}
+COCO__PRIVATE void* coco__big_map(size_t n) {
+    size_t len = coco__big_len(n), head;
+    unsigned char *p, *q;
+    if (len < n || len + COCO__BIG_BLOCK < len) return NULL;
+    p = (unsigned char*)mmap(NULL, len + COCO__BIG_BLOCK, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == (unsigned char*)MAP_FAILED) return NULL;
+    /* trim to a 2 MiB-aligned range: huge pages need the alignment */
+    head = (COCO__BIG_BLOCK - ((uintptr_t)p & (COCO__BIG_BLOCK - 1))) & (COCO__BIG_BLOCK - 1);
+    q = p + head;
+    if (head) munmap(p, head);
+    munmap(q + len, COCO__BIG_BLOCK - head);
+    (void)madvise(q, len, MADV_HUGEPAGE);          /* advice: refused is fine */
+    return q;
+}
+COCO__PRIVATE void* coco__default_alloc(void* u, size_t n) {
+    (void)u;
+    return n >= COCO__BIG_BLOCK ? coco__big_map(n) : malloc(n);
+}
+COCO__PRIVATE void coco__default_free(void* u, void* p, size_t n) {
+    (void)u;
+    if (n >= COCO__BIG_BLOCK) munmap(p, coco__big_len(n));
+    else free(p);
+}
+COCO__PRIVATE void* coco__default_realloc(void* u, void* p, size_t old, size_t n) {
+    void* q;
+    if (old < COCO__BIG_BLOCK && n < COCO__BIG_BLOCK) return realloc(p, n);
+    if (old >= COCO__BIG_BLOCK && n >= COCO__BIG_BLOCK) {
+        size_t ol = coco__big_len(old), nl = coco__big_len(n);
+        if (nl < n) return NULL;
+        if (nl <= ol) {
+            if (nl < ol) munmap((unsigned char*)p + nl, ol - nl);
+            return p;
+        }
+#  if defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
+        /* grown in place where the range after it is free; else its pages move (with their
+           tables: nothing is copied) to the head of a fresh aligned block */
+        q = mremap(p, ol, nl, 0);
+        if (q != MAP_FAILED) {
+            (void)madvise(q, nl, MADV_HUGEPAGE);
+            return q;
+        }
+        if (!(q = coco__big_map(n))) return NULL;
+        if (mremap(p, ol, ol, MREMAP_MAYMOVE | MREMAP_FIXED, q) != MAP_FAILED) return q;
+        memcpy(q, p, old);
+        munmap(p, ol);
+        return q;
+#  endif
+    }
+    if (!(q = coco__default_alloc(u, n))) return NULL;
+    memcpy(q, p, COCO__MIN(old, n));
+    coco__default_free(u, p, old);
+    return q;
+}
+#else
 COCO__PRIVATE void* coco__default_alloc(void* u, size_t n) { (void)u; return malloc(n); }
 COCO__PRIVATE void* coco__default_realloc(void* u, void* p, size_t old, size_t n) {
     (void)u; (void)old; return realloc(p, n);
 }
 COCO__PRIVATE void coco__default_free(void* u, void* p, size_t n) { (void)u; (void)n; free(p); }
+#endif
 
 /* Fills in malloc/realloc/free for a zero allocator, so callers never test for NULL. */
 COCO__PRIVATE coco_allocator coco__allocator_resolve(const coco_allocator* a) {
@@ -2875,6 +2952,7 @@ struct coco_arena {
 
 #define COCO__ARENA_HDR ((sizeof(coco__arena_block) + 15u) & ~(size_t)15u)
 #define COCO__ARENA_MIN 4096u
+#define COCO__ARENA_MAX ((size_t)4 << 20)
 
 COCO_API coco_result coco_arena_create(const coco_allocator* allocator, coco_arena** out) {
     coco_allocator a = coco__allocator_resolve(allocator);
@@ -2926,8 +3004,11 @@ COCO_API void* coco_arena_alloc(coco_arena* ar, size_t size) {
     if (need == 0) need = 16;
     b = ar->head;
     if (!b || b->size - b->used < need) {
-        size_t bs = b ? b->size * 2 : COCO__ARENA_MIN;
-        if (bs > (1u << 20)) bs = 1u << 20;
+        /* blocks double up to COCO__ARENA_MAX; header + data is a power of two, so the big
+           ones fill whole huge pages of the default allocator */
+        size_t bs = b ? (b->size + COCO__ARENA_HDR) * 2 - COCO__ARENA_HDR
+                      : COCO__ARENA_MIN - COCO__ARENA_HDR;
+        if (bs > COCO__ARENA_MAX - COCO__ARENA_HDR) bs = COCO__ARENA_MAX - COCO__ARENA_HDR;
         if (bs < need) bs = need;
         if (bs > SIZE_MAX - COCO__ARENA_HDR) return NULL;
         b = (coco__arena_block*)coco__alloc(&ar->a, COCO__ARENA_HDR + bs);
@@ -6439,6 +6520,7 @@ COCO__PRIVATE void coco__pool_wait_kids(coco_env* env, coco_ctx* ctx) {
 COCO__PRIVATE void coco__livemaps_free(coco_env* env);
 COCO_API const char* coco_env_errmsg(const coco_env* env) { return env ? env->err : ""; }
 COCO_API coco_arena* coco_env_arena(coco_env* env) { return env ? env->arena : NULL; }
+COCO_API const coco_allocator* coco_env_allocator(coco_env* env) { return env ? &env->a : NULL; }
 COCO_API coco_result coco_env_fail(coco_env* env, coco_result code, const char* fmt, ...) {
     va_list ap;
     if (!env) return code;

@@ -1492,11 +1492,25 @@ COCO__PRIVATE coco_result coco__lfs_memo_state(const void* obj, int level, coco_
    Directories are read from a work list, real ones before those reached through a symlink, so
    a directory reachable both ways is listed under its real path.  Every directory read is
    remembered by (dev, ino): a symlinked directory already read (an ancestor: a loop) is
-   skipped.  Transient buffers use malloc; everything handed out lives in the arena.
+   skipped.  Transient buffers come from the env's allocator; what is handed out lives in the
+   arena.
    ============================================================================================== */
 typedef struct coco__lfs_devino { uint64_t dev, ino; } coco__lfs_devino;
 
 typedef struct coco__lfs_work { size_t off, len; } coco__lfs_work;   /* a string in `pool` */
+
+/* A directory to read, and the record of the directory that listed it. */
+typedef struct coco__lfs_task { coco__lfs_work wk; size_t parent; } coco__lfs_task;
+
+/* A directory read: its files are w->files[from, to), sorted as soon as it is read (hot in
+   the cache); the walk's order is then a merge of these runs with the subdirectories
+   (coco__lfs_order), not a sort of every path. */
+typedef struct coco__lfs_dirrec {
+    coco__lfs_work path;          /* in `pool` ("" = the root) */
+    size_t         parent;        /* SIZE_MAX for the root */
+    size_t         from, to;
+    size_t         kid0, nkids;   /* its subdirectories: kids[kid0, kid0 + nkids) */
+} coco__lfs_dirrec;
 
 /* A selected regular file (by its directory entry) listed before its stat: the stats of a
    walk are made after the directories are read, on several threads for a big tree. */
@@ -1511,6 +1525,7 @@ typedef struct coco__lfs_pend {
 
 typedef struct coco__lfs_walker {
     coco_arena*       ar;
+    const coco_allocator* a;      /* the env's: transient buffers */
     const coco_glob*  g;
     coco__lfs_gsim    sm;
     int               rootfd;
@@ -1523,7 +1538,10 @@ typedef struct coco__lfs_walker {
     int               ngroups;
     coco__lfs_vec     files;      /* coco_localfs_file* */
     coco__lfs_vec     pool;       /* relative directory paths */
-    coco__lfs_vec     real, links;/* coco__lfs_work stacks */
+    coco__lfs_vec     real, links;/* coco__lfs_task stacks */
+    coco__lfs_vec     dirs;       /* coco__lfs_dirrec of each directory read */
+    size_t            cur_rec;    /* the record of the directory being read */
+    int               unordered;  /* an item outside its directory's run: sort every path */
     coco__lfs_vec     rel;        /* scratch: the entry's relative path */
     coco__lfs_devino* seen;       /* open-addressing set of directories read */
     size_t            nseen, seen_cap;
@@ -1545,7 +1563,7 @@ COCO__PRIVATE int coco__lfs_seen_add(coco__lfs_walker* w, uint64_t dev, uint64_t
     size_t i, mask;
     if ((w->nseen + 1) * 2 > w->seen_cap) {
         size_t ncap = w->seen_cap ? w->seen_cap * 2 : 64, j;
-        coco__lfs_devino* ns = (coco__lfs_devino*)malloc(ncap * sizeof *ns);
+        coco__lfs_devino* ns = (coco__lfs_devino*)coco__lfs_alloc(w->a, ncap * sizeof *ns);
         if (!ns) return -1;
         for (j = 0; j < ncap; j++) ns[j].dev = ns[j].ino = UINT64_MAX;
         for (j = 0; j < w->seen_cap; j++) {
@@ -1554,7 +1572,7 @@ COCO__PRIVATE int coco__lfs_seen_add(coco__lfs_walker* w, uint64_t dev, uint64_t
             while (ns[i].ino != UINT64_MAX || ns[i].dev != UINT64_MAX) i = (i + 1) & (ncap - 1);
             ns[i] = w->seen[j];
         }
-        free(w->seen);
+        coco__lfs_free(w->a, w->seen, w->seen_cap * sizeof *w->seen);
         w->seen = ns;
         w->seen_cap = ncap;
     }
@@ -1638,11 +1656,12 @@ COCO__PRIVATE int coco__lfs_add(coco__lfs_walker* w, const char* rel, size_t len
 
 /* Queues the directory at w->rel (NUL-terminated) for reading. */
 COCO__PRIVATE void coco__lfs_push_dir(coco__lfs_walker* w, int via_link) {
-    coco__lfs_work wk;
-    wk.off = w->pool.len;
-    wk.len = w->rel.len - 1;
-    if (coco__lfs_vec_put(&w->pool, w->rel.p, wk.len) ||
-        coco__lfs_vec_put(via_link ? &w->links : &w->real, &wk, sizeof wk))
+    coco__lfs_task t;
+    t.wk.off = w->pool.len;
+    t.wk.len = w->rel.len - 1;
+    t.parent = w->cur_rec;
+    if (coco__lfs_vec_put(&w->pool, w->rel.p, t.wk.len) ||
+        coco__lfs_vec_put(via_link ? &w->links : &w->real, &t, sizeof t))
         w->nomem = 1;
 }
 
@@ -1652,7 +1671,10 @@ COCO__PRIVATE void coco__lfs_dir_error(coco__lfs_walker* w, const char* rel, siz
     coco__lfs_msg(msg, sizeof msg, "cannot %s directory '%s%s%.*s': %s", what, w->dir,
                   len ? "/" : "", (int)len, rel, strerror(e));
     if (w->err && !w->err[0]) coco__lfs_msg(w->err, w->cap, "%s", msg);
-    if (len) coco__lfs_add(w, rel, len, NULL, msg, 1);
+    if (len) {
+        coco__lfs_add(w, rel, len, NULL, msg, 1);
+        w->unordered = 1;                 /* sorts among its parent's files, not in a run */
+    }
 }
 
 /* The checks of a selected regular file once stat'ed: too large (skipped), unreadable by its
@@ -1730,14 +1752,25 @@ stat_failed:
     coco__lfs_add(w, rel, len, NULL, msg, 0);
 }
 
-/* Reads the directory at pool[wk]: its files become items, its subdirectories work. */
-COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, int via_link) {
+COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
+    const coco_localfs_file* x = *(const coco_localfs_file* const*)a;
+    const coco_localfs_file* y = *(const coco_localfs_file* const*)b;
+    size_t n = x->rel_len < y->rel_len ? x->rel_len : y->rel_len;
+    int c = memcmp(x->rel, y->rel, n);
+    if (c) return c;
+    return x->rel_len < y->rel_len ? -1 : x->rel_len > y->rel_len;
+}
+
+/* Reads the directory of task `t`: its files become items (sorted), its subdirectories work. */
+COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_task t, int via_link) {
     char* rel;
     const char* path;
     int dfd, e;
     DIR* d;
     struct stat st;
     struct dirent* ent;
+    coco__lfs_work wk = t.wk;
+    coco__lfs_dirrec rec;
     /* the pool grows (moves) while entries are read: `path` is taken again after that */
 #define COCO__LFS_WPATH() (path = wk.len ? w->pool.p + wk.off : "")
     COCO__LFS_WPATH();
@@ -1780,6 +1813,11 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
         return;
     }
     w->ndirs++;
+    memset(&rec, 0, sizeof rec);
+    rec.path = wk;
+    rec.parent = t.parent;
+    rec.from = w->files.len / sizeof(coco_localfs_file*);
+    w->cur_rec = w->dirs.len / sizeof rec;
     for (;;) {
         size_t nlen;
         errno = 0;
@@ -1800,8 +1838,116 @@ COCO__PRIVATE void coco__lfs_read_dir(coco__lfs_walker* w, coco__lfs_work wk, in
     e = errno;
     closedir(d);
     COCO__LFS_WPATH();
+    rec.to = w->files.len / sizeof(coco_localfs_file*);
+    if (rec.to - rec.from > 1)
+        qsort((coco_localfs_file**)(void*)w->files.p + rec.from, rec.to - rec.from,
+              sizeof(coco_localfs_file*), coco__lfs_cmp);
+    if (coco__lfs_vec_put(&w->dirs, &rec, sizeof rec)) w->nomem = 1;
     if (!ent && e && !w->nomem) coco__lfs_dir_error(w, path, wk.len, e, "read");
 #undef COCO__LFS_WPATH
+}
+
+/* A subdirectory as its parent's merge sees it: its name, which sorts as NAME + "/". */
+typedef struct coco__lfs_kid {
+    size_t      parent, rec;
+    const char* name;
+    size_t      len;
+} coco__lfs_kid;
+
+/* a vs b as the byte strings a + "/" and b + "/" */
+COCO__PRIVATE int coco__lfs_cmp_slashed(const char* a, size_t al, const char* b, size_t bl) {
+    size_t n = al < bl ? al : bl;
+    int c = memcmp(a, b, n);
+    if (c || al == bl) return c;
+    return al < bl ? '/' - (unsigned char)b[n] : (unsigned char)a[n] - '/';
+}
+
+/* 1 if the file name a sorts before the subdirectory b (as "b/") */
+COCO__PRIVATE int coco__lfs_file_first(const char* a, size_t al, const char* b, size_t bl) {
+    size_t n = al < bl ? al : bl;
+    int c = memcmp(a, b, n);
+    if (c) return c < 0;
+    if (al <= bl) return 1;                   /* a prefix of "b/" */
+    return (unsigned char)a[bl] < '/';
+}
+
+COCO__PRIVATE int coco__lfs_kid_cmp(const void* x, const void* y) {
+    const coco__lfs_kid* a = (const coco__lfs_kid*)x;
+    const coco__lfs_kid* b = (const coco__lfs_kid*)y;
+    if (a->parent != b->parent) return a->parent < b->parent ? -1 : 1;
+    return coco__lfs_cmp_slashed(a->name, a->len, b->name, b->len);
+}
+
+/* Puts w->files in sorted path order.  Each directory's run is sorted already; the order of
+   the whole walk interleaves a directory's files with its subdirectories, a subdirectory D
+   sorting as "D/" among its parent's names (so "a.md" < "a/x.md" < "a0.md", as the full paths
+   do).  Falls back to sorting every path when an item lies outside the runs. */
+COCO__PRIVATE void coco__lfs_order(coco__lfs_walker* w) {
+    coco__lfs_dirrec* rec = (coco__lfs_dirrec*)(void*)w->dirs.p;
+    coco_localfs_file** fs = (coco_localfs_file**)(void*)w->files.p;
+    size_t nr = w->dirs.len / sizeof *rec, n = w->files.len / sizeof *fs, nk = 0, i, m = 0, sp;
+    coco__lfs_kid* kids = NULL;
+    coco_localfs_file** out = NULL;
+    struct frame { size_t rec, fi, ki; }* st = NULL;
+    if (n < 2) return;
+    if (w->unordered || !nr || rec[0].parent != SIZE_MAX) goto sort_all;
+    kids = (coco__lfs_kid*)coco__lfs_alloc(w->a, nr * sizeof *kids);
+    out = (coco_localfs_file**)coco__lfs_alloc(w->a, n * sizeof *out);
+    st = (struct frame*)coco__lfs_alloc(w->a, nr * sizeof *st);
+    if (!kids || !out || !st) goto sort_all;
+    for (i = 1; i < nr; i++) {
+        const char* path = w->pool.p + rec[i].path.off;
+        size_t len = rec[i].path.len, o = len;
+        while (o > 0 && path[o - 1] != '/') o--;
+        kids[nk].parent = rec[i].parent;
+        kids[nk].rec = i;
+        kids[nk].name = path + o;
+        kids[nk].len = len - o;
+        nk++;
+    }
+    if (nk > 1) qsort(kids, nk, sizeof *kids, coco__lfs_kid_cmp);
+    for (i = 0; i < nk; i++) {
+        coco__lfs_dirrec* p = &rec[kids[i].parent];
+        if (!p->nkids) p->kid0 = i;
+        p->nkids++;
+    }
+    /* depth first, a frame per open directory */
+    st[0].rec = 0;
+    st[0].fi = rec[0].from;
+    st[0].ki = 0;
+    sp = 1;
+    while (sp) {
+        struct frame* f = &st[sp - 1];
+        const coco__lfs_dirrec* d = &rec[f->rec];
+        if (f->fi < d->to) {
+            const coco_localfs_file* x = fs[f->fi];
+            const coco__lfs_kid* k = f->ki < d->nkids ? &kids[d->kid0 + f->ki] : NULL;
+            if (!k || coco__lfs_file_first(x->rel + x->name_off, x->rel_len - x->name_off,
+                                           k->name, k->len)) {
+                out[m++] = fs[f->fi++];
+                continue;
+            }
+        }
+        if (f->ki < d->nkids) {
+            size_t r = kids[d->kid0 + f->ki++].rec;
+            if (sp >= nr) goto sort_all;           /* a cycle: cannot be, but never loop */
+            st[sp].rec = r;
+            st[sp].fi = rec[r].from;
+            st[sp].ki = 0;
+            sp++;
+            continue;
+        }
+        sp--;
+    }
+    if (m != n) goto sort_all;
+    memcpy(fs, out, n * sizeof *fs);
+    goto done;
+sort_all:
+    qsort(fs, n, sizeof *fs, coco__lfs_cmp);
+done:
+    coco__lfs_free(w->a, kids, nr * sizeof *kids);
+    coco__lfs_free(w->a, out, n * sizeof *out);
+    coco__lfs_free(w->a, st, nr * sizeof *st);
 }
 
 /* Stats pend[from, to) (each directory opened once); any thread: touches only those entries
@@ -1936,15 +2082,6 @@ COCO__PRIVATE void coco__lfs_stat_pending(coco__lfs_walker* w) {
     }
 }
 
-COCO__PRIVATE int coco__lfs_cmp(const void* a, const void* b) {
-    const coco_localfs_file* x = *(const coco_localfs_file* const*)a;
-    const coco_localfs_file* y = *(const coco_localfs_file* const*)b;
-    size_t n = x->rel_len < y->rel_len ? x->rel_len : y->rel_len;
-    int c = memcmp(x->rel, y->rel, n);
-    if (c) return c;
-    return x->rel_len < y->rel_len ? -1 : x->rel_len > y->rel_len;
-}
-
 /* The absolute, symlink-free path of the open directory `fd` (named `dir`) in `ar`: Linux's
    /proc/self/fd link, else `dir` joined to the current directory. */
 COCO__PRIVATE char* coco__lfs_abspath(coco_arena* ar, int fd, const char* dir) {
@@ -1966,8 +2103,9 @@ COCO__PRIVATE char* coco__lfs_abspath(coco_arena* ar, int fd, const char* dir) {
     return p;
 }
 
-/* The walk proper.  `key_name` NULL: the base is the absolute directory. */
-COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const char* key_name,
+/* The walk proper.  `key_name` NULL: the base is the absolute directory; `a` NULL = malloc. */
+COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const coco_allocator* a,
+                                         const char* dir, const char* key_name,
                                          const coco_localfs_walk_desc* d,
                                          coco_localfs_items* out, char* err, size_t cap) {
     coco__lfs_walker w;
@@ -1976,19 +2114,21 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
     struct stat st;
     size_t i, n;
     coco_value *keys, *items;
-    coco__lfs_work wk;
+    coco__lfs_task task;
     memset(out, 0, sizeof *out);
     memset(&w, 0, sizeof w);
     w.rootfd = -1;
     w.err = err;
     w.cap = cap;
     if (err && cap) err[0] = 0;
-    coco__lfs_vec_init(&w.files, NULL);
-    coco__lfs_vec_init(&w.pool, NULL);
-    coco__lfs_vec_init(&w.real, NULL);
-    coco__lfs_vec_init(&w.links, NULL);
-    coco__lfs_vec_init(&w.rel, NULL);
-    coco__lfs_vec_init(&w.pend, NULL);
+    w.a = a;
+    coco__lfs_vec_init(&w.files, a);
+    coco__lfs_vec_init(&w.pool, a);
+    coco__lfs_vec_init(&w.real, a);
+    coco__lfs_vec_init(&w.links, a);
+    coco__lfs_vec_init(&w.rel, a);
+    coco__lfs_vec_init(&w.pend, a);
+    coco__lfs_vec_init(&w.dirs, a);
     w.ar = ar;
     w.recursive = d->recursive;
     w.max_size = d->max_file_size;
@@ -2036,25 +2176,26 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
         rc = COCO_ERR_NOMEM;
         goto done;
     }
-    wk.off = 0;
-    wk.len = 0;
-    coco__lfs_read_dir(&w, wk, 0);
+    task.wk.off = 0;
+    task.wk.len = 0;
+    task.parent = SIZE_MAX;
+    coco__lfs_read_dir(&w, task, 0);
     while (!w.nomem) {
         int via = 0;
         if (w.real.len) {
-            w.real.len -= sizeof wk;
-            memcpy(&wk, w.real.p + w.real.len, sizeof wk);
+            w.real.len -= sizeof task;
+            memcpy(&task, w.real.p + w.real.len, sizeof task);
         } else if (w.links.len) {
-            w.links.len -= sizeof wk;
-            memcpy(&wk, w.links.p + w.links.len, sizeof wk);
+            w.links.len -= sizeof task;
+            memcpy(&task, w.links.p + w.links.len, sizeof task);
             via = 1;
         } else break;
-        coco__lfs_read_dir(&w, wk, via);
+        coco__lfs_read_dir(&w, task, via);
     }
-    if (!w.nomem) coco__lfs_stat_pending(&w);
+    if (!w.nomem) coco__lfs_order(&w);
+    if (!w.nomem) coco__lfs_stat_pending(&w);             /* drops keep the order */
     if (w.nomem) { rc = COCO_ERR_NOMEM; goto done; }
     n = w.files.len / sizeof(coco_localfs_file*);
-    if (n) qsort(w.files.p, n, sizeof(coco_localfs_file*), coco__lfs_cmp);
     keys = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *keys);
     items = (coco_value*)coco_arena_alloc(ar, (n ? n : 1) * sizeof *items);
     if (!keys || !items) { rc = COCO_ERR_NOMEM; goto done; }
@@ -2073,7 +2214,7 @@ COCO__PRIVATE coco_result coco__lfs_walk(coco_arena* ar, const char* dir, const 
 done:
     if (rc == COCO_ERR_NOMEM) coco__lfs_msg(err, cap, "walk of '%s': out of memory", dir);
     if (w.rootfd >= 0) close(w.rootfd);
-    free(w.seen);
+    coco__lfs_free(a, w.seen, w.seen_cap * sizeof *w.seen);
     coco__lfs_gsim_free(&w.sm);
     coco_glob_destroy(own);
     coco__lfs_vec_free(&w.files);
@@ -2082,6 +2223,7 @@ done:
     coco__lfs_vec_free(&w.links);
     coco__lfs_vec_free(&w.rel);
     coco__lfs_vec_free(&w.pend);
+    coco__lfs_vec_free(&w.dirs);
     return rc;
 }
 
@@ -2104,7 +2246,8 @@ COCO_API coco_result coco_localfs_walk(coco_ctx* ctx, const coco_localfs_walk_de
                                  "holds an empty path", desc->context_key);
     }
     err[0] = 0;
-    rc = coco__lfs_walk(ar, dir, desc->context_key, desc, out, err, sizeof err);
+    rc = coco__lfs_walk(ar, coco_env_allocator(coco_ctx_env(ctx)), dir, desc->context_key, desc,
+                        out, err, sizeof err);
     if (rc != COCO_OK) return coco_ctx_fail(ctx, rc, "%s", err[0] ? err : coco_result_str(rc));
     return COCO_OK;
 }

@@ -334,6 +334,135 @@ static void value_arena_reset_and_large_allocations(void) {
     coco_arena_destroy(NULL);
 }
 
+#if defined(COCO__BIG_BLOCK)
+/* The VmFlags line of the mapping holding `p` in /proc/self/smaps ("" when not found). */
+static void vm_flags_of(const void* p, char* out, size_t cap) {
+    char line[512];
+    int in = 0;
+    FILE* f = fopen("/proc/self/smaps", "r");
+    out[0] = 0;
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            size_t n = strlen(line + 8);
+            if (n >= cap) n = cap - 1;
+            memcpy(out, line + 8, n);
+            out[n] = 0;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* the kernel has transparent huge pages (so the advice is taken and shows in VmFlags) */
+static int thp_present(void) {
+    return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+}
+#endif
+
+static int all_bytes_are(const unsigned char* p, size_t n, unsigned char v) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != v) return 0;
+    return 1;
+}
+
+/* Big blocks of the default allocator are mapped on 2 MiB boundaries with the huge-page advice
+   (where the platform has it) and keep their bytes through every kind of realloc. */
+static void value_default_allocator_big_blocks(void) {
+    coco_allocator a = coco__allocator_resolve(NULL);
+    const size_t MiB = (size_t)1 << 20;
+    unsigned char* p = (unsigned char*)a.alloc(a.user, 3 * MiB);
+    char flags[256];
+#if defined(COCO__BIG_BLOCK)
+    void* blocker;
+#endif
+    REQUIRE(p != NULL);
+    memset(p, 0xA5, 3 * MiB);
+#if defined(COCO__BIG_BLOCK)
+    CHECK_INT_EQ((uintptr_t)p & (2 * MiB - 1), 0);
+    vm_flags_of(p, flags, sizeof flags);
+    if (thp_present()) {
+        if (!strstr(flags, " hg")) printf("#   VmFlags: %s", flags);
+        CHECK(strstr(flags, " hg") != NULL);
+    }
+#else
+    (void)flags;
+    printf("# no big-block path here (a sanitizer build, or no huge-page advice): malloc only\n");
+#endif
+#if defined(COCO__BIG_BLOCK)
+    {   /* a page mapped just past the block: it cannot grow in place, its pages must move */
+        void* want = p + 4 * MiB;
+        blocker = mmap(want, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (blocker != want) {
+            if (blocker != MAP_FAILED) munmap(blocker, 4096);
+            blocker = NULL;
+            printf("# the range past the block is taken: the move path is not forced\n");
+        }
+    }
+#endif
+    p = (unsigned char*)a.realloc(a.user, p, 3 * MiB, 9 * MiB);      /* big, grown */
+    REQUIRE(p != NULL);
+    CHECK(all_bytes_are(p, 3 * MiB, 0xA5));
+#if defined(COCO__BIG_BLOCK)
+    CHECK_INT_EQ((uintptr_t)p & (2 * MiB - 1), 0);
+    if (blocker) munmap(blocker, 4096);
+#endif
+    memset(p + 3 * MiB, 0x5A, 6 * MiB);
+    p = (unsigned char*)a.realloc(a.user, p, 9 * MiB, 4 * MiB);      /* big, shrunk */
+    REQUIRE(p != NULL);
+    CHECK(all_bytes_are(p, 3 * MiB, 0xA5));
+    CHECK(all_bytes_are(p + 3 * MiB, MiB, 0x5A));
+    p = (unsigned char*)a.realloc(a.user, p, 4 * MiB, MiB);          /* big to small */
+    REQUIRE(p != NULL);
+    CHECK(all_bytes_are(p, MiB, 0xA5));
+    p = (unsigned char*)a.realloc(a.user, p, MiB, 4 * MiB);          /* small to big */
+    REQUIRE(p != NULL);
+    CHECK(all_bytes_are(p, MiB, 0xA5));
+    memset(p + MiB, 0x11, 3 * MiB);
+    CHECK(all_bytes_are(p + 4 * MiB - 1, 1, 0x11));
+    a.free(a.user, p, 4 * MiB);
+    /* exactly the threshold, and one byte under it */
+    p = (unsigned char*)a.alloc(a.user, 2 * MiB);
+    REQUIRE(p != NULL);
+    memset(p, 1, 2 * MiB);
+    a.free(a.user, p, 2 * MiB);
+    p = (unsigned char*)a.alloc(a.user, 2 * MiB - 1);
+    REQUIRE(p != NULL);
+    memset(p, 1, 2 * MiB - 1);
+    a.free(a.user, p, 2 * MiB - 1);
+}
+
+/* An arena of the default allocator filled with 24 MiB of 8 KiB values: its later blocks are
+   big ones (huge-page advised), every byte stays put. */
+static void value_arena_grows_into_big_blocks(void) {
+    coco_arena* ar;
+    unsigned char* ps[3000];
+    size_t i, n = sizeof ps / sizeof ps[0], sz = 8192;
+    int ok = 1;
+    REQUIRE(coco_arena_create(NULL, &ar) == COCO_OK);
+    for (i = 0; i < n; i++) {
+        REQUIRE((ps[i] = (unsigned char*)coco_arena_alloc(ar, sz)) != NULL);
+        memset(ps[i], (int)(i & 0xFF), sz);
+    }
+    for (i = 0; i < n; i++)
+        if (!all_bytes_are(ps[i], sz, (unsigned char)(i & 0xFF))) ok = 0;
+    CHECK(ok);
+    CHECK(coco_arena_used(ar) >= n * sz);
+#if defined(COCO__BIG_BLOCK)
+    if (thp_present()) {
+        /* the last allocation lies in a big block: a mapping with the huge-page advice */
+        char flags[256];
+        vm_flags_of(ps[n - 1], flags, sizeof flags);
+        CHECK(strstr(flags, " hg") != NULL);
+    }
+#endif
+    coco_arena_destroy(ar);
+}
+
 int main(int argc, char** argv) {
     coco_test_begin("value", argc, argv);
     if (coco_arena_create(NULL, &A) != COCO_OK) return 1;
@@ -351,6 +480,8 @@ int main(int argc, char** argv) {
     RUN(value_fp_equals_hash_of_encoding);
     RUN(value_copy_is_deep);
     RUN(value_arena_reset_and_large_allocations);
+    RUN(value_default_allocator_big_blocks);
+    RUN(value_arena_grows_into_big_blocks);
     coco_arena_destroy(A);
     return coco_test_end();
 }
