@@ -47,8 +47,12 @@
        logger in a desc sees the same code and message; the default is silent.
 
    MEMORY
-       Every allocation goes through the coco_allocator of the desc (zero = malloc/free).
-       Values built by decoding live in a coco_arena and die with it.
+       Every allocation goes through the coco_allocator of the desc (zero = the default:
+       malloc/free, except that blocks of 2 MiB and up are mmap'ed 2 MiB-aligned with
+       MADV_HUGEPAGE where the platform has it, so a big tree's memory costs a few huge-page
+       faults instead of thousands of 4 KiB ones; RSS may round up by up to 2 MiB a block).
+       Values built by decoding live in a coco_arena and die with it; an arena's blocks
+       double from 4 KiB up to 4 MiB.
 
    ON-DISK FORMAT AND VERSIONING
        The state store is one file plus '<path>.lock'.  It starts with a 64-byte header
@@ -141,7 +145,8 @@ typedef struct coco_bytes {
     size_t      len;
 } coco_bytes;
 
-/* All zero = malloc/realloc/free.  `realloc` and `free` receive the old size. */
+/* All zero = the default (malloc/realloc/free; big blocks mapped: see MEMORY above).
+   `realloc` and `free` receive the old size. */
 typedef struct coco_allocator {
     void* (*alloc)(void* user, size_t size);
     void* (*realloc)(void* user, void* ptr, size_t old_size, size_t new_size);
