@@ -1854,28 +1854,22 @@ typedef struct coco__lfs_kid {
     size_t      len;
 } coco__lfs_kid;
 
-/* a vs b as the byte strings a + "/" and b + "/" */
-COCO__PRIVATE int coco__lfs_cmp_slashed(const char* a, size_t al, const char* b, size_t bl) {
+/* The name a, followed by '/' when a_dir, against the subdirectory name b as "b/" (bytes). */
+COCO__PRIVATE int coco__lfs_cmp_name(const char* a, size_t al, int a_dir, const char* b,
+                                     size_t bl) {
     size_t n = al < bl ? al : bl;
     int c = memcmp(a, b, n);
-    if (c || al == bl) return c;
-    return al < bl ? '/' - (unsigned char)b[n] : (unsigned char)a[n] - '/';
-}
-
-/* 1 if the file name a sorts before the subdirectory b (as "b/") */
-COCO__PRIVATE int coco__lfs_file_first(const char* a, size_t al, const char* b, size_t bl) {
-    size_t n = al < bl ? al : bl;
-    int c = memcmp(a, b, n);
-    if (c) return c < 0;
-    if (al <= bl) return 1;                   /* a prefix of "b/" */
-    return (unsigned char)a[bl] < '/';
+    if (c) return c;
+    if (al > bl) return (unsigned char)a[n] - '/';
+    if (!a_dir) return -1;                    /* a file: a prefix of "b/" */
+    return al == bl ? 0 : '/' - (unsigned char)b[n];
 }
 
 COCO__PRIVATE int coco__lfs_kid_cmp(const void* x, const void* y) {
     const coco__lfs_kid* a = (const coco__lfs_kid*)x;
     const coco__lfs_kid* b = (const coco__lfs_kid*)y;
     if (a->parent != b->parent) return a->parent < b->parent ? -1 : 1;
-    return coco__lfs_cmp_slashed(a->name, a->len, b->name, b->len);
+    return coco__lfs_cmp_name(a->name, a->len, 1, b->name, b->len);
 }
 
 /* Puts w->files in sorted path order.  Each directory's run is sorted already; the order of
@@ -1922,8 +1916,8 @@ COCO__PRIVATE void coco__lfs_order(coco__lfs_walker* w) {
         if (f->fi < d->to) {
             const coco_localfs_file* x = fs[f->fi];
             const coco__lfs_kid* k = f->ki < d->nkids ? &kids[d->kid0 + f->ki] : NULL;
-            if (!k || coco__lfs_file_first(x->rel + x->name_off, x->rel_len - x->name_off,
-                                           k->name, k->len)) {
+            if (!k || coco__lfs_cmp_name(x->rel + x->name_off, x->rel_len - x->name_off, 0,
+                                         k->name, k->len) < 0) {
                 out[m++] = fs[f->fi++];
                 continue;
             }
